@@ -1,0 +1,38 @@
+// File helpers with the project's error style: every failure names the file.
+#pragma once
+
+#include <string>
+
+namespace mvtag {
+
+// Whole file as bytes. Throws Error(Io) naming the file.
+std::string read_file(const std::string& path);
+
+bool path_exists(const std::string& path);
+bool is_directory(const std::string& path);
+
+// Writes to "<path>.tmp.<pid>" next to the target and renames it over the target, so a crash
+// never leaves a half-written file under the final name. "-" writes to stdout.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// For directories (checkpoints, exported models): build everything inside staging(), then
+// commit() renames it over the final path (an existing directory of that name is replaced).
+// Destroying without commit() removes the staging directory.
+class AtomicDirectory {
+ public:
+  explicit AtomicDirectory(std::string final_path);
+  ~AtomicDirectory();
+  AtomicDirectory(const AtomicDirectory&) = delete;
+  AtomicDirectory& operator=(const AtomicDirectory&) = delete;
+
+  const std::string& staging() const { return staging_; }
+  const std::string& final_path() const { return final_; }
+  void commit();
+
+ private:
+  std::string final_;
+  std::string staging_;
+  bool committed_ = false;
+};
+
+}  // namespace mvtag

@@ -1,0 +1,24 @@
+// The verbs of the mvtag binary. Each lives in its own file, adds its subcommand to the root
+// app and returns the function that runs it once the command line has been parsed.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace mvtag::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_train_command(CLI::App& root);
+Command add_eval_command(CLI::App& root);
+Command add_export_command(CLI::App& root);
+Command add_infer_command(CLI::App& root);
+Command add_tokenize_command(CLI::App& root);
+Command add_inspect_command(CLI::App& root);
+
+}  // namespace mvtag::cli
