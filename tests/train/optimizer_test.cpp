@@ -1,0 +1,109 @@
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "mvtag/error.h"
+#include "mvtag/optimizer.h"
+
+using namespace mvtag;
+
+namespace {
+
+torch::Tensor from_vec(const std::vector<double>& v) {
+  return torch::tensor(v, torch::dtype(torch::kFloat64));
+}
+
+nlohmann::json load_goldens() {
+  std::ifstream in(MVTAG_FIXTURES "/optimizer/rmsprop.json");
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST(PaddleRmsprop, OneCenteredStepByHand) {
+  // w = 1, grad = 0.5, decay 0.1 -> g = 0.6; ms = 0.05 * 0.36 = 0.018; mg = 0.05 * 0.6 = 0.03;
+  // denom = sqrt(0.018 - 0.0009 + 1e-6) = sqrt(0.017101); w = 1 - 0.1 * 0.6 / denom.
+  auto w = torch::ones({1}, torch::dtype(torch::kFloat64)).requires_grad_();
+  w.mutable_grad() = torch::full({1}, 0.5, torch::kFloat64);
+  RmspropOptions o;
+  o.weight_decay = 0.1;
+  PaddleRmsprop opt({{"w", w}}, o);
+  opt.step(0.1);
+  EXPECT_NEAR(w.item<double>(), 1.0 - 0.1 * 0.6 / std::sqrt(0.017101), 1e-12);
+}
+
+TEST(PaddleRmsprop, MatchesTheNumpyReference) {
+  const auto goldens = load_goldens();
+  for (const auto& run : goldens["runs"]) {
+    auto w = from_vec(run["initial"]["w"].get<std::vector<double>>()).requires_grad_();
+    auto b = from_vec(run["initial"]["b"].get<std::vector<double>>()).requires_grad_();
+    RmspropOptions o;
+    o.rho = goldens["rho"];
+    o.epsilon = goldens["epsilon"];
+    o.weight_decay = goldens["weight_decay"];
+    o.momentum = run["momentum"];
+    o.centered = run["centered"];
+    PaddleRmsprop opt({{"w", w}, {"b", b}}, o, {"b"});
+    for (const auto& step : run["steps"]) {
+      w.mutable_grad() = from_vec(step["grads"]["w"].get<std::vector<double>>());
+      b.mutable_grad() = from_vec(step["grads"]["b"].get<std::vector<double>>());
+      opt.step(step["lr"].get<double>());
+      const auto want_w = from_vec(step["after"]["w"].get<std::vector<double>>());
+      const auto want_b = from_vec(step["after"]["b"].get<std::vector<double>>());
+      EXPECT_TRUE(torch::allclose(w.detach(), want_w, 1e-10, 1e-12)) << run["momentum"] << " " << w;
+      EXPECT_TRUE(torch::allclose(b.detach(), want_b, 1e-10, 1e-12)) << run["momentum"] << " " << b;
+    }
+  }
+}
+
+TEST(PaddleRmsprop, SkipsParametersWithoutGradient) {
+  auto w = torch::ones({2}).requires_grad_();
+  PaddleRmsprop opt({{"w", w}}, RmspropOptions{});
+  opt.step(0.1);
+  EXPECT_TRUE(torch::equal(w.detach(), torch::ones({2})));
+}
+
+TEST(PaddleRmsprop, StateRoundTripContinuesIdentically) {
+  auto make = [] { return torch::arange(4, torch::kFloat64).requires_grad_(); };
+  auto grad = torch::tensor({0.3, -0.2, 0.1, 0.5}, torch::kFloat64);
+  auto a = make();
+  PaddleRmsprop opt_a({{"p", a}}, RmspropOptions{});
+  a.mutable_grad() = grad.clone();
+  opt_a.step(0.01);
+
+  auto b = a.detach().clone().requires_grad_();
+  PaddleRmsprop opt_b({{"p", b}}, RmspropOptions{});
+  std::map<std::string, torch::Tensor> saved;
+  for (auto& [name, t] : opt_a.state()) saved[name] = t.clone();
+  opt_b.load_state(saved);
+
+  a.mutable_grad() = grad.clone();
+  b.mutable_grad() = grad.clone();
+  opt_a.step(0.01);
+  opt_b.step(0.01);
+  EXPECT_TRUE(torch::equal(a.detach(), b.detach()));
+}
+
+TEST(PaddleRmsprop, LoadStateNamesTheBadTensor) {
+  auto p = torch::zeros({3}).requires_grad_();
+  PaddleRmsprop opt({{"fc.weight", p}}, RmspropOptions{});
+  std::map<std::string, torch::Tensor> state;
+  for (auto& [name, t] : opt.state()) state[name] = t.clone();
+  state["fc.weight/moment"] = torch::zeros({4});
+  try {
+    opt.load_state(state);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fc.weight/moment"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[4]"), std::string::npos) << e.what();
+  }
+  state.erase("fc.weight/moment");
+  EXPECT_THROW(opt.load_state(state), Error);
+}
+
+TEST(PaddleRmsprop, UnknownExemptNameIsAnError) {
+  auto p = torch::zeros({1}).requires_grad_();
+  EXPECT_THROW(PaddleRmsprop({{"a", p}}, RmspropOptions{}, {"typo"}), Error);
+}
