@@ -1,0 +1,166 @@
+#include "mvtag/ernie_config.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "mvtag/error.h"
+#include "mvtag/io.h"
+
+namespace mvtag {
+
+namespace {
+
+using nlohmann::json;
+
+Location at_key(const std::string& source, const std::string& key) {
+  Location where = at_file(source);
+  where.key = key;
+  return where;
+}
+
+[[noreturn]] void bad_value(const std::string& source, const std::string& key, const std::string& expected,
+                            const json& value) {
+  throw_error(ErrorKind::Config, "expected " + expected + ", got " + value.dump(), at_key(source, key));
+}
+
+std::int64_t get_int(const json& j, const std::string& key, const std::string& source) {
+  const json& v = j.at(key);
+  if (!v.is_number_integer()) bad_value(source, key, "an integer", v);
+  return v.get<std::int64_t>();
+}
+
+double get_double(const json& j, const std::string& key, const std::string& source) {
+  const json& v = j.at(key);
+  if (!v.is_number()) bad_value(source, key, "a number", v);
+  return v.get<double>();
+}
+
+std::string get_string(const json& j, const std::string& key, const std::string& source) {
+  const json& v = j.at(key);
+  if (!v.is_string()) bad_value(source, key, "a string", v);
+  return v.get<std::string>();
+}
+
+void require(const json& j, const std::string& key, const std::string& source) {
+  if (!j.contains(key)) throw_error(ErrorKind::Config, "missing required key", at_key(source, key));
+}
+
+const std::set<std::string>& written_keys() {
+  static const std::set<std::string> keys = {
+      "vocab_size",          "hidden_size",
+      "num_hidden_layers",   "num_attention_heads",
+      "intermediate_size",   "max_position_embeddings",
+      "type_vocab_size",     "hidden_dropout_prob",
+      "attention_probs_dropout_prob", "layer_norm_eps",
+      "hidden_act",          "initializer_range"};
+  return keys;
+}
+
+}  // namespace
+
+ErnieConfig ernie_config_from_json(const json& j, const std::string& source, bool strict) {
+  if (!j.is_object()) throw_error(ErrorKind::Config, "expected a JSON object, got " + std::string(j.type_name()), at_file(source));
+  if (strict) {
+    for (const auto& item : j.items()) {
+      if (!written_keys().count(item.key())) throw_error(ErrorKind::Config, "unknown key", at_key(source, item.key()));
+    }
+    for (const auto& key : written_keys()) require(j, key, source);
+  }
+  for (const char* key : {"vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                          "max_position_embeddings", "hidden_act", "hidden_dropout_prob",
+                          "attention_probs_dropout_prob"}) {
+    require(j, key, source);
+  }
+  if (j.contains("use_task_id")) {
+    const json& v = j.at("use_task_id");
+    if (!v.is_boolean()) bad_value(source, "use_task_id", "a boolean", v);
+    if (v.get<bool>()) throw_error(ErrorKind::Config, "task embeddings not supported", at_key(source, "use_task_id"));
+  }
+
+  ErnieConfig c;
+  c.vocab_size = get_int(j, "vocab_size", source);
+  c.hidden_size = get_int(j, "hidden_size", source);
+  c.num_hidden_layers = get_int(j, "num_hidden_layers", source);
+  c.num_attention_heads = get_int(j, "num_attention_heads", source);
+  c.max_position_embeddings = get_int(j, "max_position_embeddings", source);
+  // The original reads sent_type_vocab_size first and falls back to type_vocab_size.
+  if (j.contains("sent_type_vocab_size")) {
+    c.type_vocab_size = get_int(j, "sent_type_vocab_size", source);
+  } else {
+    require(j, "type_vocab_size", source);
+    c.type_vocab_size = get_int(j, "type_vocab_size", source);
+  }
+  c.intermediate_size = j.contains("intermediate_size") ? get_int(j, "intermediate_size", source) : 4 * c.hidden_size;
+  c.hidden_dropout_prob = get_double(j, "hidden_dropout_prob", source);
+  c.attention_probs_dropout_prob = get_double(j, "attention_probs_dropout_prob", source);
+  if (j.contains("layer_norm_eps")) c.layer_norm_eps = get_double(j, "layer_norm_eps", source);
+  if (j.contains("initializer_range")) c.initializer_range = get_double(j, "initializer_range", source);
+  c.hidden_act = get_string(j, "hidden_act", source);
+  validate_ernie_config(c, source);
+  return c;
+}
+
+json ernie_config_to_json(const ErnieConfig& c) {
+  json j;
+  j["attention_probs_dropout_prob"] = c.attention_probs_dropout_prob;
+  j["hidden_act"] = c.hidden_act;
+  j["hidden_dropout_prob"] = c.hidden_dropout_prob;
+  j["hidden_size"] = c.hidden_size;
+  j["initializer_range"] = c.initializer_range;
+  j["intermediate_size"] = c.intermediate_size;
+  j["layer_norm_eps"] = c.layer_norm_eps;
+  j["max_position_embeddings"] = c.max_position_embeddings;
+  j["num_attention_heads"] = c.num_attention_heads;
+  j["num_hidden_layers"] = c.num_hidden_layers;
+  j["type_vocab_size"] = c.type_vocab_size;
+  j["vocab_size"] = c.vocab_size;
+  return j;
+}
+
+void validate_ernie_config(const ErnieConfig& c, const std::string& source) {
+  const auto positive = [&](std::int64_t v, const char* key) {
+    if (v <= 0) throw_error(ErrorKind::Config, "must be positive, got " + std::to_string(v), at_key(source, key));
+  };
+  positive(c.vocab_size, "vocab_size");
+  positive(c.hidden_size, "hidden_size");
+  positive(c.num_hidden_layers, "num_hidden_layers");
+  positive(c.num_attention_heads, "num_attention_heads");
+  positive(c.intermediate_size, "intermediate_size");
+  positive(c.max_position_embeddings, "max_position_embeddings");
+  positive(c.type_vocab_size, "type_vocab_size");
+  if (c.hidden_size % c.num_attention_heads != 0) {
+    throw_error(ErrorKind::Config,
+                "hidden_size " + std::to_string(c.hidden_size) + " is not divisible by num_attention_heads " +
+                    std::to_string(c.num_attention_heads),
+                at_key(source, "num_attention_heads"));
+  }
+  const auto probability = [&](double p, const char* key) {
+    if (!(p >= 0.0 && p < 1.0)) throw_error(ErrorKind::Config, "must be in [0, 1), got " + std::to_string(p), at_key(source, key));
+  };
+  probability(c.hidden_dropout_prob, "hidden_dropout_prob");
+  probability(c.attention_probs_dropout_prob, "attention_probs_dropout_prob");
+  if (!(c.layer_norm_eps > 0.0)) throw_error(ErrorKind::Config, "must be positive", at_key(source, "layer_norm_eps"));
+  if (!(c.initializer_range >= 0.0)) throw_error(ErrorKind::Config, "must not be negative", at_key(source, "initializer_range"));
+  if (c.hidden_act != "relu") {
+    throw_error(ErrorKind::Config, "unsupported activation '" + c.hidden_act + "' (only \"relu\", as in ERNIE 1.0)",
+                at_key(source, "hidden_act"));
+  }
+}
+
+ErnieConfig read_ernie_config(const std::string& path) {
+  const std::string text = read_file(path);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw_error(ErrorKind::Config, std::string("not valid JSON: ") + e.what(), at_file(path));
+  }
+  return ernie_config_from_json(j, path);
+}
+
+void write_ernie_config(const std::string& path, const ErnieConfig& config) {
+  write_file_atomic(path, ernie_config_to_json(config).dump(2) + "\n");
+}
+
+}  // namespace mvtag

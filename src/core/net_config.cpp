@@ -1,0 +1,156 @@
+#include "mvtag/net_config.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "mvtag/error.h"
+#include "mvtag/io.h"
+
+namespace mvtag {
+
+namespace {
+
+using nlohmann::json;
+
+Location at_key(const std::string& source, const std::string& key) {
+  Location where = at_file(source);
+  where.key = key;
+  return where;
+}
+
+// Reads the keys of one JSON object, each exactly once, then complains about anything left over.
+class ObjectReader {
+ public:
+  ObjectReader(const json& j, std::string source) : j_(j), source_(std::move(source)) {
+    if (!j_.is_object()) throw_error(ErrorKind::Config, "expected a JSON object, got " + std::string(j_.type_name()), at_file(source_));
+  }
+
+  const json& at(const std::string& key) {
+    if (!j_.contains(key)) throw_error(ErrorKind::Config, "missing required key", at_key(source_, key));
+    seen_.insert(key);
+    return j_.at(key);
+  }
+  std::int64_t get_int(const std::string& key) {
+    const json& v = at(key);
+    if (!v.is_number_integer()) bad(key, "an integer", v);
+    return v.get<std::int64_t>();
+  }
+  double get_double(const std::string& key) {
+    const json& v = at(key);
+    if (!v.is_number()) bad(key, "a number", v);
+    return v.get<double>();
+  }
+  std::string get_string(const std::string& key) {
+    const json& v = at(key);
+    if (!v.is_string()) bad(key, "a string", v);
+    return v.get<std::string>();
+  }
+  bool get_bool(const std::string& key) {
+    const json& v = at(key);
+    if (!v.is_boolean()) bad(key, "true or false", v);
+    return v.get<bool>();
+  }
+  void reject_unknown() const {
+    for (const auto& item : j_.items()) {
+      if (!seen_.count(item.key())) throw_error(ErrorKind::Config, "unknown key", at_key(source_, item.key()));
+    }
+  }
+
+ private:
+  [[noreturn]] void bad(const std::string& key, const std::string& expected, const json& v) const {
+    throw_error(ErrorKind::Config, "expected " + expected + ", got " + v.dump(), at_key(source_, key));
+  }
+
+  const json& j_;
+  std::string source_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+json net_config_to_json(const NetConfig& c) {
+  json j;
+  j["ernie"] = ernie_config_to_json(c.ernie);
+  j["rgb_dim"] = c.rgb_dim;
+  j["audio_dim"] = c.audio_dim;
+  j["lstm_size_img"] = c.lstm_size_img;
+  j["lstm_size_audio"] = c.lstm_size_audio;
+  j["num_classes"] = c.num_classes;
+  j["textcnn_filters"] = c.textcnn_filters;
+  j["drop_rate"] = c.drop_rate;
+  j["lstm_pool_mode"] = c.lstm_pool_mode;
+  j["loss_type"] = c.loss_type;
+  j["ernie_freeze"] = c.ernie_freeze;
+  return j;
+}
+
+NetConfig net_config_from_json(const json& j, const std::string& source) {
+  ObjectReader r(j, source);
+  NetConfig c;
+  const json& ernie = r.at("ernie");
+  try {
+    c.ernie = ernie_config_from_json(ernie, source, /*strict=*/true);
+  } catch (const Error& e) {
+    // Name the nested key as "ernie.<key>" so the message points into model.json.
+    Location where = e.where();
+    where.key = where.key.empty() ? "ernie" : "ernie." + where.key;
+    throw Error(e.kind(), e.message(), where);
+  }
+  c.rgb_dim = r.get_int("rgb_dim");
+  c.audio_dim = r.get_int("audio_dim");
+  c.lstm_size_img = r.get_int("lstm_size_img");
+  c.lstm_size_audio = r.get_int("lstm_size_audio");
+  c.num_classes = r.get_int("num_classes");
+  c.textcnn_filters = r.get_int("textcnn_filters");
+  c.drop_rate = r.get_double("drop_rate");
+  c.lstm_pool_mode = r.get_string("lstm_pool_mode");
+  c.loss_type = r.get_string("loss_type");
+  c.ernie_freeze = r.get_bool("ernie_freeze");
+  r.reject_unknown();
+  validate_net_config(c, source);
+  return c;
+}
+
+void validate_net_config(const NetConfig& c, const std::string& source) {
+  try {
+    validate_ernie_config(c.ernie, source);
+  } catch (const Error& e) {
+    Location where = e.where();
+    where.key = "ernie." + where.key;
+    throw Error(e.kind(), e.message(), where);
+  }
+  const auto positive = [&](std::int64_t v, const char* key) {
+    if (v <= 0) throw_error(ErrorKind::Config, "must be positive, got " + std::to_string(v), at_key(source, key));
+  };
+  positive(c.rgb_dim, "rgb_dim");
+  positive(c.audio_dim, "audio_dim");
+  positive(c.lstm_size_img, "lstm_size_img");
+  positive(c.lstm_size_audio, "lstm_size_audio");
+  positive(c.num_classes, "num_classes");
+  positive(c.textcnn_filters, "textcnn_filters");
+  if (!(c.drop_rate >= 0.0 && c.drop_rate < 1.0)) {
+    throw_error(ErrorKind::Config, "must be in [0, 1), got " + std::to_string(c.drop_rate), at_key(source, "drop_rate"));
+  }
+  if (c.loss_type != "sigmoid" && c.loss_type != "softmax") {
+    throw_error(ErrorKind::Config, "expected \"sigmoid\" or \"softmax\", got \"" + c.loss_type + "\"",
+                at_key(source, "loss_type"));
+  }
+}
+
+NetConfig read_net_config(const std::string& path) {
+  const std::string text = read_file(path);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw_error(ErrorKind::Config, std::string("not valid JSON: ") + e.what(), at_file(path));
+  }
+  return net_config_from_json(j, path);
+}
+
+void write_net_config(const std::string& path, const NetConfig& config) {
+  write_file_atomic(path, net_config_to_json(config).dump(2) + "\n");
+}
+
+}  // namespace mvtag
