@@ -54,8 +54,8 @@ ST_ALIGNMENT = {"BOOL": 1, "U8": 1, "I8": 1, "I16": 2, "F16": 2, "BF16": 2, "I32
 
 
 def safetensors_file(tensors, metadata):
-    # Like HuggingFace's writer: data ordered by alignment (largest first), then by name;
-    # header JSON without spaces, padded with spaces to a multiple of 8.
+    # As HuggingFace's writer does, order the data by dtype (here: widest first, then name), not
+    # by name alone. Compact JSON, padded with spaces to a multiple of 8 bytes.
     order = sorted(tensors, key=lambda n: (-ST_ALIGNMENT[tensors[n][0]], n))
     header = {"__metadata__": metadata}
     chunks = []
