@@ -76,7 +76,9 @@ class RowReader {
   std::string read_field() {
     std::string field;
     if (pos_ < text_.size() && text_[pos_] == '"') read_quoted(&field);
-    while (pos_ < text_.size() && text_[pos_] != '\t' && !is_line_end(text_[pos_])) field += text_[pos_++];
+    const std::size_t end = std::min(text_.find_first_of("\t\r\n", pos_), text_.size());
+    field.append(text_.substr(pos_, end - pos_));
+    pos_ = end;
     return field;
   }
 

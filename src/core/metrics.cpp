@@ -89,10 +89,12 @@ void MetricsAccumulator::add_video(const float* scores, const std::vector<char>&
 
   // Rank only as deep as any metric looks: Hit@k's top 10, GAP's top k, PERR's top n_i.
   const int depth = std::min(c, std::max({kOriginalTopN, options_.top_k, num_positive}));
-  std::iota(order_.begin(), order_.end(), 0);
-  std::partial_sort(order_.begin(), order_.begin() + depth, order_.end(), [scores](int a, int b) {
+  const auto ranks_before = [scores](int a, int b) {
     return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-  });
+  };
+  std::iota(order_.begin(), order_.end(), 0);
+  if (depth < c) std::nth_element(order_.begin(), order_.begin() + depth, order_.end(), ranks_before);
+  std::sort(order_.begin(), order_.begin() + depth, ranks_before);
 
   int first_hit_rank = kOriginalTopN;
   for (int r = 0; r < std::min(c, kOriginalTopN); ++r) {
