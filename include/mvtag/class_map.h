@@ -53,6 +53,9 @@ class ClassMap {
   void save(const std::string& path) const;
 
  private:
+  void invert(const std::vector<std::string>& first_seen_order,
+              const std::unordered_map<std::string, std::size_t>& last_line, const std::string& source);
+
   int num_classes_ = 0;
   std::unordered_map<std::string, int> name_to_index_;
   std::vector<std::string> index_to_name_;  // "" where no name maps to the index

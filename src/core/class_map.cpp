@@ -116,6 +116,17 @@ void check_range(const ClassLine& entry, int num_classes, const std::string& sou
               at_file(source, entry.line));
 }
 
+// max index + 1, for callers that do not know num_classes.
+int inferred_num_classes(const std::vector<ClassLine>& lines, const std::string& source) {
+  constexpr int kMax = std::numeric_limits<int>::max();
+  int out = 0;
+  for (const auto& entry : lines) {
+    if (entry.index >= kMax) check_range(entry, kMax, source);
+    out = std::max(out, static_cast<int>(entry.index) + 1);
+  }
+  return out;
+}
+
 }  // namespace
 
 ClassMap ClassMap::load(const std::string& path, int num_classes) {
@@ -131,13 +142,7 @@ ClassMap ClassMap::parse(const std::string& text, const std::string& source, int
   if (lines.empty()) throw_error(ErrorKind::Data, "no class names in the file", at_file(source));
 
   ClassMap map;
-  map.num_classes_ = num_classes;
-  if (num_classes == 0) {
-    for (const auto& entry : lines) {
-      if (entry.index >= std::numeric_limits<int>::max()) check_range(entry, std::numeric_limits<int>::max(), source);
-      map.num_classes_ = std::max(map.num_classes_, static_cast<int>(entry.index) + 1);
-    }
-  }
+  map.num_classes_ = num_classes > 0 ? num_classes : inferred_num_classes(lines, source);
 
   // Python dict semantics: a repeated name keeps its first position but takes the later value.
   std::unordered_map<std::string, std::size_t> last_line;
@@ -156,31 +161,36 @@ ClassMap ClassMap::parse(const std::string& text, const std::string& source, int
     map.name_to_index_[entry.name] = static_cast<int>(entry.index);
   }
 
-  // Inverting the dict in order keeps, for a shared index, the name first defined last.
-  map.index_to_name_.assign(static_cast<std::size_t>(map.num_classes_), std::string());
-  std::vector<std::vector<std::string>> sharing(map.index_to_name_.size());
+  map.invert(first_seen_order, last_line, source);
+  return map;
+}
+
+// Inverting the dict in its order keeps, for a shared index, the name first defined last.
+void ClassMap::invert(const std::vector<std::string>& first_seen_order,
+                      const std::unordered_map<std::string, std::size_t>& last_line, const std::string& source) {
+  index_to_name_.assign(static_cast<std::size_t>(num_classes_), std::string());
+  std::vector<std::vector<std::string>> sharing(index_to_name_.size());
   for (const auto& name : first_seen_order) {
-    const int index = map.name_to_index_.at(name);
-    map.index_to_name_[index] = name;
+    const int index = name_to_index_.at(name);
+    index_to_name_[index] = name;
     sharing[index].push_back(name);
   }
   std::size_t named = 0;
   for (std::size_t index = 0; index < sharing.size(); ++index) {
     if (!sharing[index].empty()) ++named;
     if (sharing[index].size() < 2) continue;
-    ++map.shared_indices_;
+    ++shared_indices_;
     std::string list;
     for (const auto& name : sharing[index]) {
       list += (list.empty() ? "'" : ", '") + name + "' (line " + std::to_string(last_line.at(name)) + ")";
     }
     spdlog::warn("{}: index {} has several names: {}; output shows '{}'", source, index, list,
-                 map.index_to_name_[index]);
+                 index_to_name_[index]);
   }
-  if (named < map.index_to_name_.size()) {
+  if (named < index_to_name_.size()) {
     spdlog::warn("{}: {} of {} class indices have no name; they are shown as class_<index>", source,
-                 map.index_to_name_.size() - named, map.index_to_name_.size());
+                 index_to_name_.size() - named, index_to_name_.size());
   }
-  return map;
 }
 
 std::optional<int> ClassMap::find(const std::string& name) const {

@@ -39,20 +39,17 @@ class RowReader {
 
   // False at the end of the text.
   bool next(Row* row) {
-    while (pos_ < text_.size() && skip_blank_line()) {
-    }
+    while (pos_ < text_.size() && skip_blank_line()) continue;
     if (pos_ >= text_.size()) return false;
     row->fields.clear();
     row->line = line_;
     for (;;) {
       row->fields.push_back(read_field());
-      if (pos_ < text_.size() && text_[pos_] == '\t') {
-        ++pos_;
-        continue;
-      }
-      consume_line_end();
-      return true;
+      if (pos_ >= text_.size() || text_[pos_] != '\t') break;
+      ++pos_;
     }
+    consume_line_end();
+    return true;
   }
 
  private:
@@ -101,7 +98,7 @@ class RowReader {
         }
         ++pos_;
         if (line_ != start_line) {
-          spdlog::warn("{}:{}: a quoted field spans lines {}-{} (pandas reads it so); check for a stray '\"'",
+          spdlog::warn("{}:{}: a quoted field spans lines {}-{} (read as one field, like pandas); check for a stray '\"'",
                        source_, start_line, start_line, line_);
         }
         return;
@@ -118,15 +115,25 @@ class RowReader {
   std::size_t line_ = 1;
 };
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
+// The label field split on ',' (no stripping) and mapped through the class map: sorted, unique
+// indices; unknown names are counted in the report.
+std::vector<int> known_labels(const std::string& field, const ClassMap& classes, ListReport* report) {
+  std::vector<int> out;
   std::size_t start = 0;
   for (;;) {
-    const std::size_t comma = s.find(',', start);
-    out.push_back(s.substr(start, comma == std::string::npos ? comma : comma - start));
-    if (comma == std::string::npos) return out;
+    const std::size_t comma = field.find(',', start);
+    const std::string name = field.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (const auto index = classes.find(name)) {
+      out.push_back(*index);
+    } else {
+      ++report->unknown_labels[name];
+    }
+    if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::string count_phrase(std::size_t n, const std::string& singular, const std::string& plural,
@@ -214,19 +221,11 @@ ListFile parse_list_file(const std::string& text, const std::string& source, Lis
         ++report.without_labels;
         continue;
       }
-      for (const std::string& label : split_commas(row.fields[2])) {
-        if (const auto index = classes.find(label)) {
-          item.labels.push_back(*index);
-        } else {
-          ++report.unknown_labels[label];
-        }
-      }
+      item.labels = known_labels(row.fields[2], classes, &report);
       if (item.labels.empty()) {
         ++report.only_unknown_labels;
         continue;
       }
-      std::sort(item.labels.begin(), item.labels.end());
-      item.labels.erase(std::unique(item.labels.begin(), item.labels.end()), item.labels.end());
     }
     accepted.insert(item.name);
     out.items.push_back(std::move(item));
