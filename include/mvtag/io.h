@@ -1,6 +1,8 @@
 // File helpers with the project's error style: every failure names the file.
 #pragma once
 
+#include <cstddef>
+#include <fstream>
 #include <string>
 
 namespace mvtag {
@@ -14,6 +16,26 @@ bool is_directory(const std::string& path);
 // Writes to "<path>.tmp.<pid>" next to the target and renames it over the target, so a crash
 // never leaves a half-written file under the final name. "-" writes to stdout.
 void write_file_atomic(const std::string& path, const std::string& content);
+
+// Streaming form of write_file_atomic for large outputs: write to stream(), then commit().
+// Destroying without commit() removes the temporary file.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  std::ostream& stream() { return out_; }
+  void write(const void* data, std::size_t size);
+  void commit();
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  std::ofstream out_;
+  bool committed_ = false;
+};
 
 // For directories (checkpoints, exported models): build everything inside staging(), then
 // commit() renames it over the final path (an existing directory of that name is replaced).

@@ -31,6 +31,10 @@ struct NDArray {
   static NDArray from_float(std::vector<std::int64_t> shape, const std::vector<float>& values);
 };
 
+// Bytes of a dtype x shape array into *out; false if a dimension is negative or the count does
+// not fit in 63 bits (untrusted shapes from files must be checked before allocating).
+bool checked_nbytes(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t* out);
+
 // "[3, 2048]"
 std::string shape_string(const std::vector<std::int64_t>& shape);
 

@@ -50,30 +50,46 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     if (!std::cout) throw_error(ErrorKind::Io, "write to standard output failed");
     return;
   }
-  const fs::path target(path);
+  AtomicFile file(path);
+  file.write(content.data(), content.size());
+  file.commit();
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(temp_sibling(path_)) {
+  const fs::path target(path_);
   if (target.has_parent_path()) {
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
-    if (ec) throw_error(ErrorKind::Io, "cannot create directory: " + ec.message(), at_file(target.parent_path().string()));
-  }
-  const std::string tmp = temp_sibling(path);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw_error(ErrorKind::Io, "cannot open for writing: " + errno_text(), at_file(tmp));
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw_error(ErrorKind::Io, "write failed: " + errno_text(), at_file(tmp));
+    if (ec) {
+      throw_error(ErrorKind::Io, "cannot create directory: " + ec.message(),
+                  at_file(target.parent_path().string()));
     }
   }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw_error(ErrorKind::Io, "cannot rename temporary file into place: " + ec.message(), at_file(path));
+  out_.open(tmp_, std::ios::binary | std::ios::trunc);
+  if (!out_) throw_error(ErrorKind::Io, "cannot open for writing: " + errno_text(), at_file(tmp_));
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    out_.close();
+    std::error_code ec;
+    fs::remove(tmp_, ec);
   }
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  if (!out_) throw_error(ErrorKind::Io, "write failed: " + errno_text(), at_file(tmp_));
+}
+
+void AtomicFile::commit() {
+  out_.flush();
+  out_.close();
+  if (!out_) throw_error(ErrorKind::Io, "write failed: " + errno_text(), at_file(tmp_));
+  std::error_code ec;
+  fs::rename(tmp_, path_, ec);
+  if (ec) throw_error(ErrorKind::Io, "cannot rename temporary file into place: " + ec.message(), at_file(path_));
+  committed_ = true;
 }
 
 AtomicDirectory::AtomicDirectory(std::string final_path) : final_(std::move(final_path)) {

@@ -1,6 +1,8 @@
 #include "mvtag/ndarray.h"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "mvtag/error.h"
 
@@ -100,6 +102,20 @@ NDArray NDArray::from_float(std::vector<std::int64_t> shape, const std::vector<f
   a.data.resize(values.size() * sizeof(float));
   if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
   return a;
+}
+
+bool checked_nbytes(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t* out) {
+  *out = 0;
+  if (std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; })) return false;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return true;
+  std::uint64_t n = dtype_size(dtype);
+  const auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  for (std::int64_t d : shape) {
+    if (n > limit / static_cast<std::uint64_t>(d)) return false;
+    n *= static_cast<std::uint64_t>(d);
+  }
+  *out = n;
+  return true;
 }
 
 std::string shape_string(const std::vector<std::int64_t>& shape) {

@@ -108,22 +108,6 @@ struct Source {
 };
 
 // Bytes of dtype x shape; false for negative dimensions or a count beyond 63 bits.
-bool expected_bytes(const NDArray& a, std::uint64_t* out) {
-  *out = 0;
-  if (std::any_of(a.shape.begin(), a.shape.end(), [](std::int64_t d) { return d < 0; })) {
-    return false;
-  }
-  if (std::find(a.shape.begin(), a.shape.end(), 0) != a.shape.end()) return true;
-  std::uint64_t n = dtype_size(a.dtype);
-  const auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  for (std::int64_t d : a.shape) {
-    if (n > limit / static_cast<std::uint64_t>(d)) return false;
-    n *= static_cast<std::uint64_t>(d);
-  }
-  *out = n;
-  return true;
-}
-
 // Reads one record from the reader's current position.
 class RecordReader {
  public:
@@ -277,7 +261,7 @@ class RecordReader {
       if (d < 0) fail("negative dimension in dims " + shape_string(a.shape));
     }
     std::uint64_t n = 0;
-    if (!expected_bytes(a, &n)) fail(what + " is too large");
+    if (!checked_nbytes(a.dtype, a.shape, &n)) fail(what + " is too large");
     need(n, "data of " + what);
     return n;
   }
@@ -290,7 +274,7 @@ class RecordReader {
 
 void check_writable(const NDArray& a, std::size_t index) {
   std::uint64_t n = 0;
-  if (!expected_bytes(a, &n) || a.data.size() != n) {
+  if (!checked_nbytes(a.dtype, a.shape, &n) || a.data.size() != n) {
     throw_error(ErrorKind::Runtime, "tensor #" + std::to_string(index) + ": holds " +
                                         std::to_string(a.data.size()) +
                                         " bytes, which does not fit " + dtype_name(a.dtype) + " " +
@@ -439,9 +423,14 @@ void write_paddle_tensor(const std::string& path, const NDArray& array) {
 }
 
 void write_paddle_combined(const std::string& path, const std::vector<NDArray>& arrays) {
-  std::string out;
-  for (std::size_t i = 0; i < arrays.size(); ++i) append_record(out, arrays[i], {}, i);
-  write_file_atomic(path, out);
+  AtomicFile file(path);
+  std::string record;
+  for (std::size_t i = 0; i < arrays.size(); ++i) {
+    record.clear();
+    append_record(record, arrays[i], {}, i);
+    file.write(record.data(), record.size());
+  }
+  file.commit();
 }
 
 }  // namespace mvtag

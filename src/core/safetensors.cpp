@@ -97,21 +97,6 @@ std::uint64_t as_u64(const json& v, const std::string& what, const std::string& 
   return v.get<std::uint64_t>();
 }
 
-// Bytes of a dtype x shape array; false if the count does not fit in 63 bits.
-bool checked_byte_size(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t* out) {
-  *out = 0;
-  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return true;
-  std::uint64_t n = dtype_size(dtype);
-  const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  for (std::int64_t d : shape) {
-    const auto ud = static_cast<std::uint64_t>(d);
-    if (n > limit / ud) return false;
-    n *= ud;
-  }
-  *out = n;
-  return true;
-}
-
 Entry parse_entry(const std::string& name, const json& value, std::uint64_t buffer_size,
                   const std::string& file) {
   if (name.empty()) fail(file, "header has a tensor with an empty name");
@@ -152,7 +137,7 @@ Entry parse_entry(const std::string& name, const json& value, std::uint64_t buff
          name);
   }
   std::uint64_t expected = 0;
-  if (!checked_byte_size(e.dtype, e.shape, &expected)) {
+  if (!checked_nbytes(e.dtype, e.shape, &expected)) {
     fail(file, "shape " + shape_string(e.shape) + " is too large", name);
   }
   if (e.end - e.begin != expected) {
@@ -260,7 +245,7 @@ void check_writable(const NamedArray& t, std::set<std::string>& seen) {
                   where);
   }
   std::uint64_t expected = 0;
-  if (!checked_byte_size(t.array.dtype, t.array.shape, &expected)) {
+  if (!checked_nbytes(t.array.dtype, t.array.shape, &expected)) {
     throw_error(ErrorKind::Runtime, "shape " + shape_string(t.array.shape) + " is too large",
                 where);
   }
@@ -394,7 +379,14 @@ std::string safetensors_bytes(const std::vector<NamedArray>& tensors,
 
 void write_safetensors(const std::string& path, const std::vector<NamedArray>& tensors,
                        const std::map<std::string, std::string>& metadata) {
-  write_file_atomic(path, safetensors_bytes(tensors, metadata));
+  const std::string header = header_text(tensors, metadata);
+  std::string prefix;
+  append_u64_le(prefix, header.size());
+  AtomicFile file(path);
+  file.write(prefix.data(), prefix.size());
+  file.write(header.data(), header.size());
+  for (const NamedArray& t : tensors) file.write(t.array.data.data(), t.array.data.size());
+  file.commit();
 }
 
 }  // namespace mvtag
