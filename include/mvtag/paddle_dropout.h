@@ -1,0 +1,13 @@
+// Paddle fluid's default dropout ("downgrade_in_infer"), used by the original at its three
+// drop_rate sites (text feature, image and audio LSTM outputs; spec §13 quirk 1):
+// training multiplies by a 0/1 keep mask (keep probability 1 − p) with no rescaling;
+// evaluation multiplies by (1 − p). torch's dropout (upscale-in-train) differs.
+#pragma once
+
+#include <torch/types.h>
+
+namespace mvtag {
+
+torch::Tensor paddle_dropout(const torch::Tensor& x, double p, bool training);
+
+}  // namespace mvtag

@@ -1,0 +1,19 @@
+// The original's initialisers for training from scratch (Paddle defaults, spec §4.3, §5, §6.1).
+// They draw from LibTorch's global generator, so torch::manual_seed(s) makes a model reproducible.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/types.h>
+
+namespace mvtag {
+
+// Paddle's Xavier (Glorot) uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)). The fans
+// are given explicitly because Paddle computes them on its own layout ([in, out] for fc,
+// [k·D, F] for sequence_conv, [H, 4H] for LSTM), which differs from torch's for convolutions.
+void xavier_uniform(torch::Tensor& weight, std::int64_t fan_in, std::int64_t fan_out);
+
+// Normal(0, std) truncated to ±2 std (Paddle's TruncatedNormal), by inverse-CDF sampling.
+void truncated_normal(torch::Tensor& weight, double std);
+
+}  // namespace mvtag

@@ -1,0 +1,43 @@
+// One direction of Paddle's dynamic_lstm with peepholes (spec §6.1), over padded batches.
+//
+// Gate blocks in every 4H vector are in Paddle's order [c̃, i, f, o]. With a = G_t + W·h_{t−1} + b:
+//   c̃ = tanh(a_c); i = σ(a_i + w_ic ⊙ c_{t−1}); f = σ(a_f + w_fc ⊙ c_{t−1});
+//   c_t = c̃ ⊙ i + c_{t−1} ⊙ f; o = σ(a_o + w_oc ⊙ c_t)  (the output peephole sees the *new* cell);
+//   h_t = o ⊙ tanh(c_t); h_{−1} = c_{−1} = 0.
+// A reverse direction runs each sequence from its own last real step to its first; no direction
+// ever reads padding. Outputs at padded steps are 0.
+//
+// Parameters (kept in Paddle's gate order so importing is a transpose, not a reshuffle):
+//   weight_hh [4H, H]  = Paddle lstm_N.w_0 [H, 4H] transposed (gates += weight_hh · h),
+//   bias      [4H]     = Paddle lstm_N.b_0[0, 0:4H],
+//   peephole  [3H]     = Paddle lstm_N.b_0[0, 4H:7H] = [w_ic, w_fc, w_oc].
+// The input projection G (an fc in the original) is computed outside, one matmul per direction.
+#pragma once
+
+#include <torch/nn/module.h>
+
+namespace mvtag {
+
+class PeepholeLstmImpl : public torch::nn::Module {
+ public:
+  // Xavier-uniform weight on Paddle's [H, 4H] shape, zero bias and peepholes.
+  PeepholeLstmImpl(std::int64_t hidden_size, bool reverse);
+
+  // projected [B, T, 4H]: the input projection without this LSTM's bias; lengths [B] int64,
+  // 1 ≤ len ≤ T. Returns [B, T, H].
+  torch::Tensor forward(const torch::Tensor& projected, const torch::Tensor& lengths);
+  // Same, with `gates` already including `bias` (so a caller can fold it into its projection).
+  torch::Tensor forward_gates(const torch::Tensor& gates, const torch::Tensor& lengths);
+
+  std::int64_t hidden_size() const { return hidden_; }
+  bool reverse() const { return reverse_; }
+
+  torch::Tensor weight_hh, bias, peephole;
+
+ private:
+  std::int64_t hidden_;
+  bool reverse_;
+};
+TORCH_MODULE(PeepholeLstm);
+
+}  // namespace mvtag

@@ -1,0 +1,52 @@
+#include "mvtag/sequence_branch.h"
+
+#include <torch/torch.h>
+
+#include "mvtag/paddle_dropout.h"
+#include "mvtag/param_init.h"
+
+namespace mvtag {
+
+namespace {
+
+torch::nn::Linear projection(std::int64_t in, std::int64_t out, bool bias) {
+  torch::nn::Linear fc(torch::nn::LinearOptions(in, out).bias(bias));
+  xavier_uniform(fc->weight, in, out);
+  if (bias) {
+    torch::NoGradGuard no_grad;
+    fc->bias.zero_();
+  }
+  return fc;
+}
+
+// The projection of all steps in one matmul, with the LSTM's gate bias (and the fc's, if any)
+// folded into it.
+torch::Tensor project(const torch::nn::Linear& proj, const PeepholeLstm& lstm, const torch::Tensor& x) {
+  const auto bias = proj->bias.defined() ? proj->bias + lstm->bias : lstm->bias;
+  return torch::linear(x, proj->weight, bias);
+}
+
+}  // namespace
+
+SequenceBranchImpl::SequenceBranchImpl(const SequenceBranchOptions& o) {
+  const auto gates = 4 * o.hidden_size;
+  fwd_proj = register_module("fwd_proj", projection(o.input_dim, gates, o.fwd_proj_bias));
+  fwd_lstm = register_module("fwd_lstm", PeepholeLstm(o.hidden_size, /*reverse=*/false));
+  bwd_proj = register_module("bwd_proj", projection(o.input_dim, gates, o.bwd_proj_bias));
+  bwd_lstm = register_module("bwd_lstm", PeepholeLstm(o.hidden_size, /*reverse=*/true));
+  attention = register_module("attention", AttentionPool(2 * o.hidden_size, o.text_dim, o.text_guided));
+}
+
+torch::Tensor SequenceBranchImpl::encode(const torch::Tensor& x, const torch::Tensor& lengths) {
+  const auto forward_out = fwd_lstm->forward_gates(project(fwd_proj, fwd_lstm, x), lengths);
+  const auto backward_out = bwd_lstm->forward_gates(project(bwd_proj, bwd_lstm, x), lengths);
+  return torch::cat({forward_out, backward_out}, 2);
+}
+
+torch::Tensor SequenceBranchImpl::forward(const torch::Tensor& x, const torch::Tensor& lengths,
+                                          const torch::Tensor& text, double drop_rate) {
+  const auto states = paddle_dropout(encode(x, lengths), drop_rate, is_training());
+  return attention(states, lengths, text);
+}
+
+}  // namespace mvtag

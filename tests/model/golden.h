@@ -1,0 +1,69 @@
+// Shared helpers for the network tests: the golden fixtures of tools/make_model_goldens.py and
+// a tolerance check.
+#pragma once
+
+#include <string>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mvtag/model.h"
+#include "mvtag/net_config.h"
+#include "mvtag/safetensors.h"
+#include "mvtag/weights.h"
+
+namespace mvtag::test {
+
+inline std::string model_fixture(const std::string& name) { return std::string(MVTAG_FIXTURES) + "/model/" + name; }
+
+// One golden case ("a": text-guided + sigmoid, "b": self-attention + softmax).
+struct Golden {
+  NetConfig config;
+  SafetensorsFile io;
+  std::string weights_path;
+
+  explicit Golden(const std::string& prefix)
+      : config(read_net_config(model_fixture(prefix + "_config.json"))),
+        io(read_safetensors(model_fixture(prefix + "_io.safetensors"))),
+        weights_path(model_fixture(prefix + "_weights.safetensors")) {}
+
+  torch::Tensor get(const std::string& name) const {
+    const NDArray* a = io.find(name);
+    if (!a) throw std::runtime_error("golden tensor '" + name + "' missing");
+    return tensor_from_ndarray(*a);
+  }
+
+  NetInput input() const {
+    return {get("rgb"), get("rgb_len"), get("audio"), get("audio_len"), get("text_ids"), get("text_len")};
+  }
+
+  // The network with the golden weights, in eval mode.
+  VideoTagNet net(bool freeze = true) const {
+    NetConfig c = config;
+    c.ernie_freeze = freeze;
+    VideoTagNet n(c);
+    load_weights(*n, weights_path);
+    n->eval();
+    return n;
+  }
+};
+
+// |actual − expected| ≤ rel·|expected| + rel·max|expected| element-wise: relative, with an
+// absolute floor scaled to the tensor's magnitude.
+inline ::testing::AssertionResult close(const torch::Tensor& actual, const torch::Tensor& expected, double rel = 1e-5) {
+  if (actual.sizes() != expected.sizes()) {
+    return ::testing::AssertionFailure() << "shape " << actual.sizes() << " vs expected " << expected.sizes();
+  }
+  const auto a = actual.detach().to(torch::kCPU, torch::kFloat64);
+  const auto e = expected.detach().to(torch::kCPU, torch::kFloat64);
+  const double floor = rel * std::max(e.abs().max().item<double>(), 1e-12);
+  const auto excess = (a - e).abs() - (e.abs() * rel + floor);
+  const double worst = excess.max().item<double>();
+  if (worst <= 0) return ::testing::AssertionSuccess();
+  const auto at = excess.argmax().item<std::int64_t>();
+  return ::testing::AssertionFailure() << "element " << at << ": " << a.flatten()[at].item<double>() << " vs expected "
+                                       << e.flatten()[at].item<double>() << " (max |diff| "
+                                       << (a - e).abs().max().item<double>() << ")";
+}
+
+}  // namespace mvtag::test
