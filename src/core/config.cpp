@@ -37,8 +37,8 @@ std::string trim(const std::string& s) {
 std::string double_text(double v) { return PyValue::of_float(v).repr(); }
 
 // ---------------------------------------------------------------------------
-// Typed fields <-> Python values. from_py returns "" on success, else a note on why the value
-// does not fit beyond its kind ("" with false means: wrong kind).
+// Typed fields <-> Python values. from_py returns false when the value does not fit; `note`
+// then says why when the kind alone does not (an int beyond 32 bits, a list item).
 
 template <class T>
 struct Codec;
