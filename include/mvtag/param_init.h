@@ -13,7 +13,7 @@ namespace mvtag {
 // [k·D, F] for sequence_conv, [H, 4H] for LSTM), which differs from torch's for convolutions.
 void xavier_uniform(torch::Tensor& weight, std::int64_t fan_in, std::int64_t fan_out);
 
-// Normal(0, std) truncated to ±2 std (Paddle's TruncatedNormal), by inverse-CDF sampling.
+// Normal(0, std) truncated to ±2 std (Paddle's TruncatedNormal), by rejection sampling.
 void truncated_normal(torch::Tensor& weight, double std);
 
 }  // namespace mvtag

@@ -1,0 +1,331 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "model/golden.h"
+#include "mvtag/error.h"
+#include "mvtag/model.h"
+
+using namespace mvtag;
+using mvtag::test::close;
+using mvtag::test::Golden;
+
+namespace {
+
+// One video's tensors, unpadded.
+struct Video {
+  torch::Tensor rgb, audio, ids;
+};
+
+std::vector<Video> split_videos(const NetInput& in) {
+  std::vector<Video> out;
+  for (std::int64_t b = 0; b < in.rgb.size(0); ++b) {
+    out.push_back({in.rgb[b].narrow(0, 0, in.rgb_len[b].item<std::int64_t>()),
+                   in.audio[b].narrow(0, 0, in.audio_len[b].item<std::int64_t>()),
+                   in.text_ids[b].narrow(0, 0, in.text_len[b].item<std::int64_t>())});
+  }
+  return out;
+}
+
+// Pads to the longest + `extra` steps with junk, so nothing may depend on padding.
+NetInput batch_of(const std::vector<Video>& videos, std::int64_t extra = 0) {
+  std::int64_t t = 0, ta = 0, l = 0;
+  for (const auto& v : videos) {
+    t = std::max(t, v.rgb.size(0));
+    ta = std::max(ta, v.audio.size(0));
+    l = std::max(l, v.ids.size(0));
+  }
+  const auto n = static_cast<std::int64_t>(videos.size());
+  NetInput in{torch::full({n, t + extra, videos[0].rgb.size(1)}, 7.0f), torch::empty({n}, torch::kInt64),
+              torch::full({n, ta + extra, videos[0].audio.size(1)}, -7.0f), torch::empty({n}, torch::kInt64),
+              torch::full({n, l}, 3, torch::kInt64), torch::empty({n}, torch::kInt64)};
+  for (std::int64_t b = 0; b < n; ++b) {
+    const auto& v = videos[static_cast<std::size_t>(b)];
+    in.rgb[b].narrow(0, 0, v.rgb.size(0)).copy_(v.rgb);
+    in.audio[b].narrow(0, 0, v.audio.size(0)).copy_(v.audio);
+    in.text_ids[b].narrow(0, 0, v.ids.size(0)).copy_(v.ids);
+    in.rgb_len[b] = v.rgb.size(0);
+    in.audio_len[b] = v.audio.size(0);
+    in.text_len[b] = v.ids.size(0);
+  }
+  return in;
+}
+
+NetConfig tiny_config() {
+  NetConfig c;
+  c.ernie.vocab_size = 40;
+  c.ernie.hidden_size = 16;
+  c.ernie.num_hidden_layers = 2;
+  c.ernie.num_attention_heads = 2;
+  c.ernie.intermediate_size = 64;
+  c.ernie.max_position_embeddings = 12;
+  c.rgb_dim = 12;
+  c.audio_dim = 6;
+  c.lstm_size_img = 5;
+  c.lstm_size_audio = 3;
+  c.num_classes = 7;
+  c.textcnn_filters = 4;
+  return c;
+}
+
+template <typename F>
+Error expect_error(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no error thrown";
+  return Error(ErrorKind::Runtime, "none");
+}
+
+}  // namespace
+
+TEST(Model, AVideosOutputDoesNotDependOnItsBatchOrPadding) {
+  const Golden g("a");
+  auto net = g.net();
+  torch::NoGradGuard no_grad;
+  const auto videos = split_videos(g.input());
+  const auto batch_logits = net->forward(g.input());
+  // A different mix: reordered, repeated, padded further with junk.
+  const auto mixed = net->forward(batch_of({videos[2], videos[0], videos[3], videos[1], videos[0]}, 3));
+  const std::int64_t order[] = {2, 0, 3, 1, 0};
+  for (std::size_t b = 0; b < videos.size(); ++b) {
+    const auto alone = net->forward(batch_of({videos[b]}))[0];
+    EXPECT_LE((alone - batch_logits[static_cast<std::int64_t>(b)]).abs().max().item<float>(), 1e-5f) << "video " << b;
+  }
+  for (std::int64_t i = 0; i < 5; ++i) {
+    EXPECT_LE((mixed[i] - batch_logits[order[i]]).abs().max().item<float>(), 1e-5f) << "position " << i;
+  }
+}
+
+TEST(Model, ErnieDropoutIsActiveInTrainingEvenWhenFrozen) {
+  const Golden g("a");
+  auto net = g.net(/*freeze=*/true);
+  net->train();
+  const auto ids = g.get("text_ids"), len = g.get("text_len");
+  const auto a = net->ernie(ids, len), b = net->ernie(ids, len);
+  EXPECT_GT((a - b).abs().max().item<float>(), 1e-3f);
+  net->eval();
+  EXPECT_TRUE(torch::equal(net->ernie(ids, len), net->ernie(ids, len)));
+}
+
+TEST(Model, NoGradientReachesAFrozenErnie) {
+  const Golden g("a");
+  auto net = g.net(/*freeze=*/true);
+  net->train();
+  net->loss(net->forward(g.input()), g.get("labels")).backward();
+  for (const auto& p : net->ernie->named_parameters()) {
+    EXPECT_FALSE(p.value().requires_grad()) << p.key();
+    EXPECT_FALSE(p.value().grad().defined()) << p.key();
+  }
+  for (const auto& p : net->textcnn->named_parameters()) EXPECT_TRUE(p.value().grad().defined()) << p.key();
+  for (const auto& [name, tensor] : net->trainable_parameters()) EXPECT_NE(name.rfind("ernie.", 0), 0u) << name;
+  EXPECT_EQ(net->trainable_parameters().size(), net->parameters().size() - net->ernie->parameters().size());
+}
+
+TEST(Model, AnUnfrozenErnieIsTrained) {
+  const Golden g("a");
+  auto net = g.net(/*freeze=*/false);
+  net->train();
+  net->loss(net->forward(g.input()), g.get("labels")).backward();
+  const auto grad = net->ernie->layers[0]->as<ErnieLayerImpl>()->ffn_in->weight.grad();
+  ASSERT_TRUE(grad.defined());
+  EXPECT_GT(grad.abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(net->trainable_parameters().size(), net->parameters().size());
+}
+
+TEST(Model, TrainingDiffersFromEvalOnlyThroughDropout) {
+  NetConfig c = tiny_config();
+  c.drop_rate = 0.0;
+  c.ernie.hidden_dropout_prob = 0.0;
+  c.ernie.attention_probs_dropout_prob = 0.0;
+  torch::manual_seed(1);
+  VideoTagNet net(c);
+  const Golden g("a");
+  const auto in = g.input();
+  torch::NoGradGuard no_grad;
+  net->train();
+  const auto train_out = net->forward(in);
+  net->eval();
+  EXPECT_TRUE(torch::equal(train_out, net->forward(in)));
+
+  // With drop_rate 0.5 the Paddle dropouts draw fresh masks in training; eval is deterministic.
+  c.drop_rate = 0.5;
+  torch::manual_seed(1);
+  VideoTagNet dropping(c);
+  dropping->train();
+  EXPECT_FALSE(torch::equal(dropping->forward(in), dropping->forward(in)));
+}
+
+TEST(Model, SeedDeterminesTheInitialisation) {
+  const auto build = [](std::uint64_t seed) {
+    torch::manual_seed(seed);
+    return VideoTagNet(tiny_config());
+  };
+  const auto a = build(7), b = build(7), c = build(8);
+  const auto pa = a->named_parameters(), pb = b->named_parameters(), pc = c->named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  EXPECT_FALSE(torch::equal(pa["image.fwd_proj.weight"], pc["image.fwd_proj.weight"]));
+  EXPECT_FALSE(torch::equal(pa["ernie.word_embeddings.weight"], pc["ernie.word_embeddings.weight"]));
+}
+
+TEST(Model, InitialisationFollowsTheOriginal) {
+  torch::manual_seed(3);
+  NetConfig c = tiny_config();
+  c.ernie.vocab_size = 4000;  // enough samples for the statistics
+  VideoTagNet net(c);
+  const auto p = net->named_parameters();
+  // ERNIE: truncated normal (std 0.02, cut at ±2 std), zero biases, LayerNorm 1/0.
+  const auto emb = p["ernie.word_embeddings.weight"];
+  EXPECT_LE(emb.abs().max().item<double>(), 0.04 + 1e-7);
+  EXPECT_NEAR(emb.std().item<double>(), 0.02 * 0.8796, 0.0005);  // std of N(0,1) cut at ±2
+  EXPECT_NEAR(emb.mean().item<double>(), 0.0, 0.0005);
+  EXPECT_EQ(p["ernie.layers.1.attention.key.bias"].abs().sum().item<double>(), 0.0);
+  EXPECT_LE(p["ernie.layers.1.ffn_out.weight"].abs().max().item<double>(), 0.04 + 1e-7);
+  EXPECT_TRUE(torch::equal(p["ernie.layers.0.ffn_norm.weight"], torch::ones({16})));
+  EXPECT_EQ(p["ernie.embedding_norm.bias"].abs().sum().item<double>(), 0.0);
+  // Xavier-uniform on Paddle's [in, out] shapes, zero biases.
+  const std::pair<const char*, double> xavier[] = {{"image.fwd_proj.weight", std::sqrt(6.0 / (12 + 20))},
+                                                   {"audio.bwd_proj.weight", std::sqrt(6.0 / (6 + 12))},
+                                                   {"image.attention.tanh_fc.weight", std::sqrt(6.0 / (22 + 10))},
+                                                   {"audio.attention.score_fc.weight", std::sqrt(6.0 / (6 + 1))},
+                                                   {"classifier.weight", std::sqrt(6.0 / (28 + 7))}};
+  for (const auto& [name, bound] : xavier) {
+    EXPECT_LE(p[name].abs().max().item<double>(), bound) << name;
+    EXPECT_GT(p[name].abs().max().item<double>(), 0.5 * bound) << name;
+  }
+  for (const char* name : {"image.bwd_proj.bias", "audio.fwd_proj.bias", "classifier.bias",
+                           "image.attention.tanh_fc.bias", "audio.attention.score_fc.bias", "textcnn.conv3.bias"}) {
+    EXPECT_EQ(p[name].abs().sum().item<double>(), 0.0) << name;
+  }
+}
+
+TEST(Model, ParameterNamesAreTheFileFormat) {
+  // Any change here changes the weight file format (docs/FORMATS.md).
+  VideoTagNet net(tiny_config());
+  std::vector<std::string> names;
+  for (const auto& item : net->named_parameters()) {
+    if (item.key().rfind("ernie.layers.", 0) == 0 && item.key().rfind("ernie.layers.0.", 0) != 0) continue;
+    names.push_back(item.key() + " " + shape_string(item.value().sizes().vec()));
+  }
+  const std::vector<std::string> expected = {
+      "ernie.word_embeddings.weight [40, 16]", "ernie.position_embeddings.weight [12, 16]",
+      "ernie.sentence_embeddings.weight [2, 16]", "ernie.embedding_norm.weight [16]", "ernie.embedding_norm.bias [16]",
+      "ernie.layers.0.attention.query.weight [16, 16]", "ernie.layers.0.attention.query.bias [16]",
+      "ernie.layers.0.attention.key.weight [16, 16]", "ernie.layers.0.attention.key.bias [16]",
+      "ernie.layers.0.attention.value.weight [16, 16]", "ernie.layers.0.attention.value.bias [16]",
+      "ernie.layers.0.attention.output.weight [16, 16]", "ernie.layers.0.attention.output.bias [16]",
+      "ernie.layers.0.attention_norm.weight [16]", "ernie.layers.0.attention_norm.bias [16]",
+      "ernie.layers.0.ffn_in.weight [64, 16]", "ernie.layers.0.ffn_in.bias [64]",
+      "ernie.layers.0.ffn_out.weight [16, 64]", "ernie.layers.0.ffn_out.bias [16]",
+      "ernie.layers.0.ffn_norm.weight [16]", "ernie.layers.0.ffn_norm.bias [16]",
+      "textcnn.conv2.weight [4, 16, 2]", "textcnn.conv2.bias [4]", "textcnn.conv3.weight [4, 16, 3]",
+      "textcnn.conv3.bias [4]", "textcnn.conv4.weight [4, 16, 4]", "textcnn.conv4.bias [4]",
+      "image.fwd_proj.weight [20, 12]", "image.fwd_lstm.weight_hh [20, 5]", "image.fwd_lstm.bias [20]",
+      "image.fwd_lstm.peephole [15]", "image.bwd_proj.weight [20, 12]", "image.bwd_proj.bias [20]",
+      "image.bwd_lstm.weight_hh [20, 5]", "image.bwd_lstm.bias [20]", "image.bwd_lstm.peephole [15]",
+      "image.attention.tanh_fc.weight [10, 22]", "image.attention.tanh_fc.bias [10]",
+      "image.attention.score_fc.weight [1, 10]", "image.attention.score_fc.bias [1]",
+      "audio.fwd_proj.weight [12, 6]", "audio.fwd_proj.bias [12]", "audio.fwd_lstm.weight_hh [12, 3]",
+      "audio.fwd_lstm.bias [12]", "audio.fwd_lstm.peephole [9]", "audio.bwd_proj.weight [12, 6]",
+      "audio.bwd_lstm.weight_hh [12, 3]", "audio.bwd_lstm.bias [12]", "audio.bwd_lstm.peephole [9]",
+      "audio.attention.tanh_fc.weight [6, 18]", "audio.attention.tanh_fc.bias [6]",
+      "audio.attention.score_fc.weight [1, 6]", "audio.attention.score_fc.bias [1]", "classifier.weight [7, 28]",
+      "classifier.bias [7]"};
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(net->named_parameters().size(), expected.size() + 16);  // + layer 1
+}
+
+TEST(Model, SelfAttentionHasNoTanhFc) {
+  NetConfig c = tiny_config();
+  c.lstm_pool_mode = "";
+  VideoTagNet net(c);
+  const auto p = net->named_parameters();
+  EXPECT_EQ(p.find("image.attention.tanh_fc.weight"), nullptr);
+  EXPECT_NE(p.find("audio.attention.score_fc.weight"), nullptr);
+  EXPECT_EQ(p.size(), 71u - 4u);
+}
+
+TEST(Model, OriginalSizesGiveTheOriginalsParameterCount) {
+  // spec §7.1: 227 Paddle tensors, 114,130,288 floats, 14,854,768 outside ERNIE. We hold the 4
+  // LSTM [1, 7H] biases as two tensors each (gate bias, peepholes): 231 tensors, same floats.
+  const NetConfig original;
+  VideoTagNet net(original);
+  std::int64_t total = 0, outside = 0;
+  for (const auto& item : net->named_parameters()) {
+    total += item.value().numel();
+    if (item.key().rfind("ernie.", 0) != 0) outside += item.value().numel();
+  }
+  EXPECT_EQ(net->named_parameters().size(), 231u);
+  EXPECT_EQ(total, 114130288);
+  EXPECT_EQ(outside, 14854768);
+}
+
+TEST(Model, SoftmaxLossNormalisesLabels) {
+  NetConfig c = tiny_config();
+  c.loss_type = "softmax";
+  VideoTagNet net(c);
+  const auto logits = torch::tensor({{0.5f, -1.0f, 2.0f}, {0.0f, 0.3f, -0.2f}});
+  NetConfig c3 = c;
+  c3.num_classes = 3;
+  VideoTagNet net3(c3);
+  const auto multi_hot = torch::tensor({{1.0f, 0.0f, 1.0f}, {0.0f, 1.0f, 0.0f}});
+  const auto normalised = torch::tensor({{0.5f, 0.0f, 0.5f}, {0.0f, 1.0f, 0.0f}});
+  const auto log_p = torch::log_softmax(logits, 1);
+  const double expected = -(0.5 * log_p[0][0].item<double>() + 0.5 * log_p[0][2].item<double>() + log_p[1][1].item<double>());
+  EXPECT_NEAR(net3->loss(logits, multi_hot).item<double>(), expected, 1e-6);
+  EXPECT_NEAR(net3->loss(logits, normalised).item<double>(), expected, 1e-6);
+  EXPECT_TRUE(torch::allclose(net3->probabilities(logits).sum(1), torch::ones({2})));
+}
+
+TEST(Model, SigmoidLossIsSummedBinaryCrossEntropy) {
+  NetConfig c = tiny_config();
+  c.num_classes = 2;
+  VideoTagNet net(c);
+  const auto z = torch::tensor({{1.0f, -2.0f}, {0.5f, 0.0f}});
+  const auto y = torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}});
+  // max(z,0) − z·y + log(1 + e^{−|z|}) per element, summed.
+  double expected = 0;
+  for (int i = 0; i < 2; ++i) {
+    for (int j = 0; j < 2; ++j) {
+      const double zz = z[i][j].item<double>(), yy = y[i][j].item<double>();
+      expected += std::max(zz, 0.0) - zz * yy + std::log1p(std::exp(-std::abs(zz)));
+    }
+  }
+  EXPECT_NEAR(net->loss(z, y).item<double>(), expected, 1e-5);
+  EXPECT_TRUE(torch::allclose(net->probabilities(z), torch::sigmoid(z)));
+  const Error e = expect_error([&] { net->loss(z, torch::zeros({2, 3})); });
+  EXPECT_EQ(e.where().tensor, "labels");
+}
+
+TEST(Model, BadInputsAreNamed) {
+  const Golden g("a");
+  auto net = g.net();
+  torch::NoGradGuard no_grad;
+  const auto expect_named = [&](NetInput in, const std::string& tensor) {
+    const Error e = expect_error([&] { net->forward(in); });
+    EXPECT_EQ(e.where().tensor, tensor) << e.what();
+    EXPECT_EQ(e.kind(), ErrorKind::Data);
+  };
+  auto in = g.input();
+  in.rgb = in.rgb.narrow(2, 0, 5);
+  expect_named(in, "rgb");
+  in = g.input();
+  in.audio = in.audio.narrow(0, 0, 2);
+  expect_named(in, "audio");
+  in = g.input();
+  in.rgb_len[1] = 0;  // an empty image sequence cannot be pooled
+  expect_named(in, "rgb_len");
+  in = g.input();
+  in.audio_len[0] = in.audio.size(1) + 1;
+  expect_named(in, "audio_len");
+  in = g.input();
+  in.text_ids = in.text_ids.to(torch::kInt32);
+  expect_named(in, "text");
+  in = g.input();
+  in.text_len = in.text_len.to(torch::kInt32);
+  expect_named(in, "text_len");
+  in = g.input();
+  in.text_ids = torch::ones({4, 13}, torch::kInt64);  // max_position_embeddings is 12
+  expect_named(in, "text");
+}

@@ -1,0 +1,241 @@
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "model/golden.h"
+#include "mvtag/error.h"
+#include "mvtag/io.h"
+#include "mvtag/safetensors.h"
+#include "mvtag/weights.h"
+
+using namespace mvtag;
+using mvtag::test::Golden;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class Weights : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("mvtag_weights_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  fs::path dir_;
+};
+
+VideoTagNet seeded(const NetConfig& config, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  VideoTagNet net(config);
+  net->eval();
+  return net;
+}
+
+std::map<std::string, torch::Tensor> snapshot(const torch::nn::Module& m) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : m.named_parameters()) out[item.key()] = item.value().detach().clone();
+  return out;
+}
+
+bool unchanged(const torch::nn::Module& m, const std::map<std::string, torch::Tensor>& before) {
+  for (const auto& item : m.named_parameters()) {
+    if (!torch::equal(item.value(), before.at(item.key()))) return false;
+  }
+  return true;
+}
+
+// Loads `file` into a fresh network and returns the Error (which must be Error(Model)).
+Error load_error(const Golden& g, const SafetensorsFile& file, const std::string& source) {
+  auto net = seeded(g.config, 1);
+  const auto before = snapshot(*net);
+  try {
+    load_module_arrays(*net, file, source);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Model);
+    EXPECT_EQ(e.where().file, source);
+    EXPECT_TRUE(unchanged(*net, before)) << "a failed load must not change any parameter";
+    return e;
+  }
+  ADD_FAILURE() << "no error thrown";
+  return Error(ErrorKind::Runtime, "none");
+}
+
+}  // namespace
+
+TEST_F(Weights, SaveThenLoadGivesIdenticalOutputs) {
+  const Golden g("a");
+  auto original = seeded(g.config, 1);
+  save_weights(*original, path("model.safetensors"));
+  auto other = seeded(g.config, 2);
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(torch::equal(original->forward(g.input()), other->forward(g.input())));
+  load_weights(*other, path("model.safetensors"));
+  EXPECT_TRUE(torch::equal(original->forward(g.input()), other->forward(g.input())));
+  const auto file = read_safetensors(path("model.safetensors"));
+  EXPECT_EQ(file.tensors.size(), original->named_parameters().size());
+  EXPECT_EQ(file.metadata.count("producer"), 1u);
+}
+
+TEST_F(Weights, ModelDirectoryRoundTrip) {
+  const Golden g("b");
+  auto net = seeded(g.config, 3);
+  save_model_files(*net, dir_.string());
+  EXPECT_TRUE(path_exists(path(kModelConfigFile)));
+  auto back = load_model(dir_.string());
+  EXPECT_FALSE(back->is_training());
+  EXPECT_EQ(back->config().lstm_pool_mode, "attention");
+  EXPECT_EQ(back->config().loss_type, "softmax");
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(net->forward(g.input()), back->forward(g.input())));
+}
+
+TEST_F(Weights, MissingTensorIsNamed) {
+  const Golden g("a");
+  auto file = read_safetensors(g.weights_path);
+  file.tensors.erase(std::find_if(file.tensors.begin(), file.tensors.end(),
+                                  [](const NamedArray& t) { return t.name == "image.bwd_lstm.peephole"; }));
+  const Error e = load_error(g, file, "m.safetensors");
+  EXPECT_EQ(e.where().tensor, "image.bwd_lstm.peephole");
+  EXPECT_NE(std::string(e.what()).find("missing tensor 'image.bwd_lstm.peephole'"), std::string::npos) << e.what();
+}
+
+TEST_F(Weights, UnexpectedTensorIsNamed) {
+  const Golden g("a");
+  auto file = read_safetensors(g.weights_path);
+  file.tensors.push_back({"pooler.dense.weight", NDArray::from_float({2}, {1, 2})});
+  const Error e = load_error(g, file, "m.safetensors");
+  EXPECT_EQ(e.where().tensor, "pooler.dense.weight");
+  EXPECT_NE(std::string(e.what()).find("unexpected tensor 'pooler.dense.weight'"), std::string::npos) << e.what();
+}
+
+TEST_F(Weights, WrongShapeIsNamed) {
+  const Golden g("a");
+  auto file = read_safetensors(g.weights_path);
+  for (auto& t : file.tensors) {
+    // A Paddle-layout [in, out] weight that was not transposed.
+    if (t.name == "classifier.weight") t.array.shape = {28, 7};
+  }
+  const Error e = load_error(g, file, "m.safetensors");
+  EXPECT_EQ(e.where().tensor, "classifier.weight");
+  EXPECT_NE(std::string(e.what()).find("'classifier.weight' has shape [28, 7], the network expects [7, 28]"),
+            std::string::npos)
+      << e.what();
+}
+
+TEST_F(Weights, WrongDtypeIsNamed) {
+  const Golden g("a");
+  auto file = read_safetensors(g.weights_path);
+  for (auto& t : file.tensors) {
+    if (t.name != "textcnn.conv2.bias") continue;
+    const auto values = t.array.to_float();
+    t.array.dtype = DType::F64;
+    t.array.data.resize(values.size() * 8);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const double v = values[i];
+      std::memcpy(t.array.data.data() + 8 * i, &v, 8);
+    }
+  }
+  const Error e = load_error(g, file, "m.safetensors");
+  EXPECT_EQ(e.where().tensor, "textcnn.conv2.bias");
+  EXPECT_NE(std::string(e.what()).find("'textcnn.conv2.bias' has dtype float64, the network expects float32"),
+            std::string::npos)
+      << e.what();
+}
+
+TEST_F(Weights, EveryProblemIsListed) {
+  const Golden g("a");
+  auto file = read_safetensors(g.weights_path);
+  file.tensors.erase(std::find_if(file.tensors.begin(), file.tensors.end(),
+                                  [](const NamedArray& t) { return t.name == "ernie.embedding_norm.bias"; }));
+  file.tensors.push_back({"extra", NDArray::from_float({1}, {0})});
+  const Error e = load_error(g, file, "m.safetensors");
+  const std::string what = e.what();
+  EXPECT_NE(what.find("2 problems"), std::string::npos) << what;
+  EXPECT_NE(what.find("'ernie.embedding_norm.bias'"), std::string::npos) << what;
+  EXPECT_NE(what.find("'extra'"), std::string::npos) << what;
+}
+
+TEST_F(Weights, ErnieAloneUnderItsModelNames) {
+  const Golden g("a");
+  auto source = g.net();
+  save_ernie_weights(*source->ernie, path("ernie.safetensors"));
+  const auto file = read_safetensors(path("ernie.safetensors"));
+  EXPECT_EQ(file.tensors.size(), source->ernie->named_parameters().size());
+  for (const auto& t : file.tensors) EXPECT_EQ(t.name.rfind("ernie.", 0), 0u) << t.name;
+  EXPECT_NE(file.find("ernie.layers.1.ffn_norm.bias"), nullptr);
+
+  auto target = seeded(g.config, 9);
+  const auto textcnn_before = snapshot(*target->textcnn);
+  load_ernie_weights(*target->ernie, path("ernie.safetensors"));
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(target->ernie(g.get("text_ids"), g.get("text_len")),
+                           source->ernie(g.get("text_ids"), g.get("text_len"))));
+  EXPECT_TRUE(unchanged(*target->textcnn, textcnn_before));
+
+  // The whole model's file is not an ERNIE file.
+  try {
+    load_ernie_weights(*target->ernie, g.weights_path);
+    ADD_FAILURE() << "no error thrown";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected tensor 'classifier.weight'"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(Weights, ErnieDirectoryChecksTheConfig) {
+  const Golden g("a");
+  auto source = g.net();
+  save_ernie_directory(*source->ernie, dir_.string());
+  EXPECT_EQ(read_ernie_config(path(kErnieConfigFile)).hidden_size, 16);
+  auto target = seeded(g.config, 4);
+  load_ernie_directory(*target->ernie, dir_.string());
+  EXPECT_TRUE(torch::equal(target->ernie->word_embeddings->weight, source->ernie->word_embeddings->weight));
+
+  NetConfig bigger = g.config;
+  bigger.ernie.num_hidden_layers = 3;
+  auto mismatched = seeded(bigger, 4);
+  try {
+    load_ernie_directory(*mismatched->ernie, dir_.string());
+    ADD_FAILURE() << "no error thrown";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Model);
+    EXPECT_EQ(e.where().key, "num_hidden_layers");
+    EXPECT_EQ(e.where().file, path(kErnieConfigFile));
+  }
+}
+
+TEST(TensorConversion, RoundTripsEveryDtype) {
+  const torch::ScalarType types[] = {torch::kFloat32, torch::kFloat64, torch::kFloat16, torch::kBFloat16,
+                                     torch::kInt64,   torch::kInt32,   torch::kInt16,   torch::kInt8,
+                                     torch::kUInt8,   torch::kBool};
+  for (const auto type : types) {
+    const auto t = torch::tensor({0, 1, 2, 3, 1, 0}).view({2, 3}).to(type);
+    const NDArray a = ndarray_from_tensor(t);
+    EXPECT_EQ(a.shape, (std::vector<std::int64_t>{2, 3}));
+    EXPECT_EQ(a.nbytes(), 6 * t.element_size());
+    const auto back = tensor_from_ndarray(a);
+    EXPECT_EQ(back.scalar_type(), type);
+    EXPECT_TRUE(torch::equal(back, t)) << c10::toString(type);
+  }
+}
+
+TEST(TensorConversion, NonContiguousTensorsAreStoredRowMajor) {
+  const auto t = torch::arange(6, torch::kFloat32).view({2, 3}).t();  // [[0, 3], [1, 4], [2, 5]]
+  const NDArray a = ndarray_from_tensor(t);
+  EXPECT_EQ(a.shape, (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(a.to_float(), (std::vector<float>{0, 3, 1, 4, 2, 5}));
+  const NDArray f = NDArray::from_float({2, 2}, {1.5f, -2.0f, 0.25f, 8.0f});
+  EXPECT_TRUE(torch::equal(tensor_from_ndarray(f), torch::tensor({{1.5f, -2.0f}, {0.25f, 8.0f}})));
+}
+
+TEST(TensorConversion, BadArraysAreErrors) {
+  NDArray a = NDArray::from_float({2}, {1, 2});
+  a.data.pop_back();
+  EXPECT_THROW(tensor_from_ndarray(a), Error);
+  EXPECT_THROW(ndarray_from_tensor(torch::zeros({2}, torch::kComplexFloat)), Error);
+}
