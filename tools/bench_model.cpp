@@ -1,0 +1,136 @@
+// Speed of the network at the original's sizes (ERNIE 1.0 base, 2048-d frames, 110 classes) on
+// random weights and inputs: eval-mode forward without autograd, and one training step (forward,
+// backward with ERNIE frozen, plain SGD update). Prints ms per batch, videos/s and peak RSS.
+//
+//   mvtag_bench_model [--threads N] [--batch 64] [--frames 40] [--audio-frames 20] [--title 30]
+//                     [--iters 3] [--show-config]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/torch.h>
+
+#include "mvtag/model.h"
+#include "mvtag/runtime.h"
+
+namespace {
+
+struct Options {
+  int threads = 0;
+  std::int64_t batch = 64, frames = 40, audio_frames = 20, title = 30;
+  int iters = 3;
+  bool show_config = false;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto next = [&]() -> long {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return std::strtol(argv[++i], nullptr, 10);
+    };
+    if (a == "--threads") o.threads = static_cast<int>(next());
+    else if (a == "--batch") o.batch = next();
+    else if (a == "--frames") o.frames = next();
+    else if (a == "--audio-frames") o.audio_frames = next();
+    else if (a == "--title") o.title = next();
+    else if (a == "--iters") o.iters = static_cast<int>(next());
+    else if (a == "--show-config") o.show_config = true;
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      std::exit(2);
+    }
+  }
+  if (o.batch < 1 || o.frames < 1 || o.audio_frames < 1 || o.title < 2 || o.title > 513 || o.iters < 1) {
+    std::fprintf(stderr, "sizes must be positive, --title in [2, 513]\n");
+    std::exit(2);
+  }
+  return o;
+}
+
+std::string peak_rss() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return line.substr(6);
+  }
+  return "unknown";
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One untimed warm-up run, then the mean of `iters` timed runs, in milliseconds.
+double time_ms(int iters, const std::function<void()>& run) {
+  run();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; ++i) run();
+  return 1000.0 * seconds_since(start) / iters;
+}
+
+mvtag::NetInput random_input(const Options& o, const mvtag::NetConfig& c) {
+  auto ids = torch::randint(4, c.ernie.vocab_size, {o.batch, o.title}, torch::kInt64);
+  ids.select(1, 0).fill_(1);            // [CLS]
+  ids.select(1, o.title - 1).fill_(2);  // [SEP]
+  return {torch::randn({o.batch, o.frames, c.rgb_dim}),
+          torch::full({o.batch}, o.frames, torch::kInt64),
+          torch::randn({o.batch, o.audio_frames, c.audio_dim}),
+          torch::full({o.batch}, o.audio_frames, torch::kInt64),
+          ids,
+          torch::full({o.batch}, o.title, torch::kInt64)};
+}
+
+void report(const char* what, double ms, std::int64_t batch) {
+  std::printf("%-28s %9.1f ms/batch  %8.1f videos/s\n", what, ms, 1000.0 * batch / ms);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  const int threads = mvtag::configure_threads(o.threads);
+  if (o.show_config) std::printf("%s\n", at::show_config().c_str());
+  std::printf("LibTorch %s, intra-op threads %d, batch %ld, %ld image / %ld audio frames, %ld-token titles\n",
+              TORCH_VERSION, threads, static_cast<long>(o.batch), static_cast<long>(o.frames),
+              static_cast<long>(o.audio_frames), static_cast<long>(o.title));
+
+  torch::manual_seed(0);
+  const mvtag::NetConfig config;  // the original's sizes
+  auto start = std::chrono::steady_clock::now();
+  mvtag::VideoTagNet net(config);
+  std::printf("%-28s %9.1f ms\n", "build + init", 1000.0 * seconds_since(start));
+  const auto input = random_input(o, config);
+  const auto labels = (torch::rand({o.batch, config.num_classes}) < 0.03).to(torch::kFloat32);
+
+  net->eval();
+  const double eval_ms = time_ms(o.iters, [&] {
+    torch::NoGradGuard no_grad;
+    net->forward(input);
+  });
+  report("eval forward (no grad)", eval_ms, o.batch);
+
+  net->train();
+  const auto params = net->trainable_parameters();
+  const double train_ms = time_ms(o.iters, [&] {
+    const auto loss = net->loss(net->forward(input), labels);
+    loss.backward();
+    torch::NoGradGuard no_grad;
+    for (const auto& [name, p] : params) {
+      p.sub_(p.grad(), 1e-4);
+      p.grad().zero_();
+    }
+  });
+  report("train step (ERNIE frozen)", train_ms, o.batch);
+  std::printf("peak RSS (VmHWM): %s\n", peak_rss().c_str());
+  return 0;
+}
