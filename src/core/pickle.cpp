@@ -984,7 +984,7 @@ void Unpickler::push_global(std::string_view module, std::string_view name) {
     }
   }
   fail("global '" + printable(full) +
-       "' is not allowed: a feature file may only reference numpy's array and dtype constructors "
+       "' is not allowed: only numpy's array, dtype and scalar constructors may be named "
        "(nothing was imported or run)");
 }
 
