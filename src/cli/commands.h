@@ -20,5 +20,6 @@ Command add_export_command(CLI::App& root);
 Command add_infer_command(CLI::App& root);
 Command add_tokenize_command(CLI::App& root);
 Command add_inspect_command(CLI::App& root);
+Command add_demo_data_command(CLI::App& root);
 
 }  // namespace mvtag::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
       mvtag::cli::add_train_command(app),    mvtag::cli::add_eval_command(app),
       mvtag::cli::add_export_command(app),   mvtag::cli::add_infer_command(app),
       mvtag::cli::add_tokenize_command(app), mvtag::cli::add_inspect_command(app),
+      mvtag::cli::add_demo_data_command(app),
   };
 
   try {

@@ -1,0 +1,42 @@
+// mvtag demo-data: writes the embedded demo data set (see include/mvtag/demo_data.h) and the
+// weights of its tiny randomly initialised ERNIE, ready for `mvtag train --conf conf/demo.txt`.
+#include <memory>
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "commands.h"
+#include "mvtag/demo_data.h"
+#include "mvtag/ernie.h"
+#include "mvtag/weights.h"
+
+namespace mvtag::cli {
+
+Command add_demo_data_command(CLI::App& root) {
+  auto* sub = root.add_subcommand(
+      "demo-data",
+      "Write the synthetic demo data set in the original's on-disk format (list files, class.txt,\n"
+      ".pkl features) plus a tiny random ERNIE; conf/demo.txt trains on it.");
+  auto opt = std::make_shared<DemoOptions>();
+  auto out = std::make_shared<std::string>("demo_data");
+  sub->add_option("--output,-o", *out, "Directory to write")->capture_default_str();
+  sub->add_option("--seed", opt->seed, "Random seed (the same seed gives the same files)")->capture_default_str();
+  sub->add_option("--train", opt->train_videos, "Training videos")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--val", opt->val_videos, "Validation videos")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--rgb-dim", opt->rgb_dim, "Image feature width")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--audio-dim", opt->audio_dim, "Audio feature width")->capture_default_str()->check(CLI::PositiveNumber);
+  return {sub, [opt, out]() -> int {
+            spdlog::info("writing the demo data set to {} ...", *out);
+            const DemoSummary s = write_demo_data(*out, *opt);
+            torch::manual_seed(opt->seed);
+            Ernie ernie(s.ernie);
+            save_ernie_directory(*ernie, *out + "/ernie");
+            spdlog::info("demo data: {} classes, {} train and {} validation videos ({:.2f} labels per video, {} with "
+                         "empty audio), vocabulary of {} tokens, ERNIE {}x{} in {}/ernie",
+                         s.classes, s.train_videos, s.val_videos, s.mean_labels, s.empty_audio, s.vocab_size,
+                         s.ernie.num_hidden_layers, s.ernie.hidden_size, *out);
+            return 0;
+          }};
+}
+
+}  // namespace mvtag::cli

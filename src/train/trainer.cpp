@@ -1,0 +1,391 @@
+#include "mvtag/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "mvtag/checkpoint.h"
+#include "mvtag/dataset.h"
+#include "mvtag/error.h"
+#include "mvtag/io.h"
+#include "mvtag/loader.h"
+#include "mvtag/metrics.h"
+#include "mvtag/model.h"
+#include "mvtag/optimizer.h"
+#include "mvtag/predictor.h"
+#include "mvtag/pretrained_ernie.h"
+#include "mvtag/progress.h"
+#include "mvtag/schedule.h"
+#include "mvtag/training_plot.h"
+#include "mvtag/weights.h"
+
+namespace mvtag {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+std::string join(const std::string& dir, const std::string& name) { return dir + "/" + name; }
+
+std::string timestamp() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::localtime(&now));
+  return buf;
+}
+
+nlohmann::json hit_json(const std::map<int, double>& hits) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : hits) j[std::to_string(k)] = v;
+  return j;
+}
+
+std::string hits_text(const std::map<int, double>& hits) {
+  std::string s;
+  for (const auto& [k, v] : hits) s += fmt::format(" Hit@{} {:.2f}", k, v);
+  return s;
+}
+
+// Everything the run needs besides the network: text, labels, data.
+struct Data {
+  Tokenizer tokenizer;
+  ClassMap classes;
+  std::unique_ptr<Dataset> train;
+  std::unique_ptr<Dataset> valid;
+};
+
+Data load_data(const Config& cfg, const std::string& vocab_path, bool need_valid) {
+  Data d{Tokenizer::load(vocab_path), ClassMap::load(cfg.model.class_name_file, cfg.model.num_classes), nullptr,
+         nullptr};
+  DatasetOptions o;
+  o.rgb_dim = cfg.model.rgb_dim();
+  o.audio_dim = cfg.model.audio_dim();
+  o.text_max_len = static_cast<std::size_t>(cfg.model.text_max_len);
+  o.mode = ListMode::Labeled;
+  o.list_file = cfg.train.url_title_label_file;
+  o.feature_dir = cfg.train.filelist;
+  d.train = std::make_unique<Dataset>(o, d.classes, d.tokenizer);
+  spdlog::info("train data: {}", d.train->report().summary());
+  if (d.train->size() == 0) {
+    throw_error(ErrorKind::Data, "no usable training videos (see the counts above)", at_file(o.list_file));
+  }
+  if (need_valid) {
+    o.list_file = cfg.valid.url_title_label_file;
+    o.feature_dir = cfg.valid.filelist;
+    d.valid = std::make_unique<Dataset>(o, d.classes, d.tokenizer);
+    spdlog::info("validation data: {}", d.valid->report().summary());
+    if (d.valid->size() == 0) {
+      throw_error(ErrorKind::Data, "no usable validation videos (see the counts above)", at_file(o.list_file));
+    }
+  }
+  return d;
+}
+
+void check_same_architecture(const NetConfig& ours, const NetConfig& theirs, const std::string& dir) {
+  const nlohmann::json a = net_config_to_json(ours), b = net_config_to_json(theirs);
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (b.contains(it.key()) && b.at(it.key()) != it.value()) {
+      Location where = at_file(join(dir, kModelConfigFile));
+      where.key = it.key();
+      throw_error(ErrorKind::Config,
+                  "the checkpoint was built with " + b.at(it.key()).dump() + " but the configuration gives " +
+                      it.value().dump(),
+                  where);
+    }
+  }
+}
+
+class EpochLog {
+ public:
+  explicit EpochLog(const std::string& save_dir) : jsonl_(join(save_dir, "metrics.jsonl")), svg_(join(save_dir, "training_curve.svg")) {}
+
+  void append(const nlohmann::json& line, const std::vector<EpochPoint>& history, const std::string& title) {
+    std::ofstream out(jsonl_, std::ios::app);
+    out << line.dump() << '\n';
+    if (!out) throw_error(ErrorKind::Io, "cannot append", at_file(jsonl_));
+    write_file_atomic(svg_, training_curve_svg(history, title));
+  }
+
+ private:
+  std::string jsonl_;
+  std::string svg_;
+};
+
+}  // namespace
+
+void request_training_stop() { g_stop.store(true); }
+
+NetConfig net_config_from(const Config& cfg, const ErnieConfig& ernie) {
+  NetConfig n;
+  n.ernie = ernie;
+  n.rgb_dim = cfg.model.rgb_dim();
+  n.audio_dim = cfg.model.audio_dim();
+  n.lstm_size_img = cfg.model.lstm_size_img;
+  n.lstm_size_audio = cfg.model.lstm_size_audio;
+  n.num_classes = cfg.model.num_classes;
+  n.drop_rate = cfg.model.drop_rate;
+  n.lstm_pool_mode = cfg.model.lstm_pool_mode;
+  n.loss_type = cfg.train.loss_type;
+  n.ernie_freeze = cfg.model.ernie_freeze;
+  validate_net_config(n, cfg.source);
+  if (cfg.model.text_max_len > ernie.max_position_embeddings) {
+    Location where = at_file(cfg.source);
+    where.key = "MODEL.text_max_len";
+    throw_error(ErrorKind::Config,
+                std::to_string(cfg.model.text_max_len) + " is more than the encoder's " +
+                    std::to_string(ernie.max_position_embeddings) + " positions",
+                where);
+  }
+  return n;
+}
+
+TrainResult train(const TrainOptions& opt, const torch::Device& device) {
+  g_stop.store(false);
+  const Config& cfg = opt.config;
+  const bool validate = opt.valid_interval > 0;
+  TrainResult result;
+
+  const PretrainedErnie pretrained = read_pretrained_ernie(cfg.train.ernie_pretrain_dict_path);
+  const NetConfig net_config = net_config_from(cfg, pretrained.config);
+  Data data = load_data(cfg, pretrained.vocab_path, validate);
+  if (data.tokenizer.vocab().max_id() >= pretrained.config.vocab_size) {
+    throw_error(ErrorKind::Model,
+                "vocabulary ids go up to " + std::to_string(data.tokenizer.vocab().max_id()) +
+                    " but the encoder has " + std::to_string(pretrained.config.vocab_size) + " embedding rows",
+                at_file(pretrained.vocab_path));
+  }
+
+  TrainState state;
+  state.seed = static_cast<std::uint64_t>(cfg.train.seed);
+  torch::manual_seed(state.seed);
+  VideoTagNet net(net_config);
+
+  if (!opt.resume.empty()) {
+    if (!is_checkpoint(opt.resume)) {
+      throw_error(ErrorKind::Io, "not a training checkpoint (state.json or optimizer.safetensors missing)",
+                  at_file(opt.resume));
+    }
+    check_same_architecture(net_config, read_net_config(join(opt.resume, kModelConfigFile)), opt.resume);
+    load_weights(*net, join(opt.resume, kModelWeightsFile));
+    state = read_train_state(opt.resume);
+    spdlog::info("resuming from {}: {} epochs and {} steps done", opt.resume, state.epoch, state.step);
+  } else if (!opt.pretrain.empty()) {
+    check_same_architecture(net_config, read_net_config(join(opt.pretrain, kModelConfigFile)), opt.pretrain);
+    load_weights(*net, join(opt.pretrain, kModelWeightsFile));
+    spdlog::info("all weights loaded from {}", opt.pretrain);
+  } else if (pretrained.format == "none") {
+    spdlog::warn("{} holds no ERNIE weights: the text encoder starts from random initialisation{}", pretrained.dir,
+                 net_config.ernie_freeze ? " and stays frozen (MODEL.ernie_freeze)" : "");
+  } else {
+    load_module_arrays(*net->ernie, pretrained.weights, pretrained.dir, "ernie.");
+    spdlog::info("ERNIE weights loaded from {} ({} format)", pretrained.dir, pretrained.format);
+  }
+  net->to(device);
+
+  PaddleRmsprop optimizer(net->trainable_parameters(),
+                          RmspropOptions{0.95, 1e-6, 0.0, true, cfg.train.l2_weight_decay},
+                          no_weight_decay_parameters());
+  if (!opt.resume.empty()) {
+    load_optimizer_state(opt.resume, optimizer, device);
+    restore_generator_state(torch::kCPU, state.cpu_rng);
+    if (device.is_cuda()) restore_generator_state(device, state.cuda_rng);
+  }
+
+  ScheduleOptions so;
+  so.learning_rate = cfg.train.learning_rate;
+  so.decay_gamma = cfg.train.decay_gamma;
+  so.decay_epochs.assign(cfg.train.decay_epochs.begin(), cfg.train.decay_epochs.end());
+  so.steps_per_epoch = static_cast<double>(cfg.train.num_samples) / cfg.train.batch_size;
+  so.warmup_epochs = cfg.train.warmup_epoch;
+  const LearningRateSchedule schedule(so);
+
+  LoaderOptions lo;
+  lo.batch_size = static_cast<std::size_t>(cfg.train.batch_size);
+  lo.num_workers = cfg.train.num_workers;
+  lo.shuffle = true;
+  lo.seed = state.seed;
+  Loader train_loader(*data.train, lo, data.tokenizer.vocab().pad_id());
+  std::unique_ptr<Loader> valid_loader;
+  if (validate) {
+    LoaderOptions vo = lo;
+    vo.batch_size = static_cast<std::size_t>(cfg.valid.batch_size);
+    vo.shuffle = false;
+    valid_loader = std::make_unique<Loader>(*data.valid, vo, data.tokenizer.vocab().pad_id());
+  }
+
+  std::filesystem::create_directories(opt.save_dir);
+  const std::string best_dir = join(opt.save_dir, "best"), last_dir = join(opt.save_dir, "last");
+  if (opt.resume.empty()) {
+    if (path_exists(last_dir)) {
+      spdlog::warn("{} holds an earlier run; starting afresh overwrites it (continue it with --resume {})",
+                   opt.save_dir, last_dir);
+    }
+    std::filesystem::remove(join(opt.save_dir, "metrics.jsonl"));
+  }
+  EpochLog log(opt.save_dir);
+  MetricsOptions mo;
+  mo.hit_ks = cfg.model.top_n;
+
+  std::int64_t trained = 0;
+  for (const auto& [name, p] : net->trainable_parameters()) trained += p.numel();
+  spdlog::info("training on {}: {} videos, {} batches of {} per epoch, epochs {}..{}, {} trained parameters{}",
+               device.str(), data.train->size(), train_loader.batches_per_epoch(), lo.batch_size, state.epoch + 1,
+               cfg.train.epoch, trained, net_config.ernie_freeze ? " (ERNIE frozen)" : "");
+
+  auto save_last = [&] {
+    state.cpu_rng = generator_state(torch::kCPU);
+    state.cuda_rng = device.is_cuda() ? generator_state(device) : "";
+    save_checkpoint(last_dir, *net, data.tokenizer.vocab(), data.classes, optimizer, state);
+    result.last_dir = last_dir;
+  };
+
+  std::int64_t steps_this_run = 0;
+  for (std::int64_t epoch = state.epoch; epoch < cfg.train.epoch; ++epoch) {
+    const std::size_t skip = static_cast<std::size_t>(state.batch_in_epoch);
+    train_loader.start_epoch(epoch, skip);
+    net->train();
+    MetricsAccumulator train_metrics(static_cast<int>(net_config.num_classes), mo);
+    LossMeter train_loss;
+    Progress progress(fmt::format("epoch {}/{}", epoch + 1, cfg.train.epoch),
+                      static_cast<std::int64_t>(data.train->size() - std::min(data.train->size(), skip * lo.batch_size)),
+                      "videos");
+    double lr = schedule.at(state.step);
+    while (auto batch = train_loader.next()) {
+      lr = schedule.at(state.step);
+      const NetInput input = batch->input.to(device);
+      const torch::Tensor labels = batch->labels.to(device);
+      const torch::Tensor logits = net->forward(input);
+      const torch::Tensor loss = net->loss(logits, labels);
+      optimizer.zero_grad();
+      loss.backward();
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {
+        throw_error(ErrorKind::Runtime, fmt::format("the loss became {} at step {} (epoch {}); try a lower "
+                                                    "TRAIN.learning_rate",
+                                                    loss_value, state.step, epoch + 1));
+      }
+      optimizer.step(lr);
+      ++state.step;
+      state.batch_in_epoch = static_cast<std::int64_t>(train_loader.position());
+      ++steps_this_run;
+
+      const torch::Tensor probs = net->probabilities(logits.detach()).to(torch::kCPU, torch::kFloat32).contiguous();
+      const torch::Tensor cpu_labels = batch->labels.contiguous();
+      train_metrics.add(probs.data_ptr<float>(), cpu_labels.data_ptr<float>(), static_cast<std::size_t>(batch->size()));
+      train_loss.add(loss_value, static_cast<std::size_t>(batch->size()));
+      progress.advance(batch->size(), fmt::format("loss {:.4f} lr {:.3g}", train_loss.per_sample(), lr));
+      if (opt.log_interval > 0 && state.step % opt.log_interval == 0) {
+        spdlog::debug("{}", original_metrics_line(fmt::format("[TRAIN] Epoch {} iter {} everage: ", epoch, state.step),
+                                                  train_loss.original(), train_metrics.finish().hit_at));
+      }
+      if (g_stop.load() || (opt.max_steps > 0 && steps_this_run >= opt.max_steps)) {
+        progress.finish();
+        save_last();
+        result.interrupted = true;
+        result.steps = state.step;
+        result.epochs_completed = state.epoch;
+        result.best_hit1 = state.best_hit1;
+        result.best_epoch = state.best_epoch;
+        result.best_dir = state.best_epoch > 0 ? best_dir : "";
+        result.skipped_samples += train_loader.skipped().size();
+        spdlog::info("stopped at step {} (epoch {}, batch {}); continue with --resume {}", state.step, epoch + 1,
+                     state.batch_in_epoch, last_dir);
+        return result;
+      }
+    }
+    const double train_seconds = progress.finish(fmt::format("loss {:.4f}", train_loss.per_sample()));
+    result.skipped_samples += train_loader.skipped().size();
+    if (train_loss.count() == 0) {
+      throw_error(ErrorKind::Data, "no training batch could be read in epoch " + std::to_string(epoch + 1));
+    }
+    const MetricsReport train_report = train_metrics.finish();
+
+    EpochPoint point;
+    point.epoch = static_cast<int>(epoch + 1);
+    point.train_loss = train_loss.per_sample();
+    point.train_hit1 = train_report.hit_at.count(1) ? train_report.hit_at.at(1) : 0.0;
+    nlohmann::json line = {{"epoch", epoch + 1},
+                           {"step", state.step},
+                           {"lr", lr},
+                           {"time", timestamp()},
+                           {"train",
+                            {{"videos", train_loss.count()},
+                             {"loss", train_loss.per_sample()},
+                             {"loss_original", train_loss.original()},
+                             {"hit_at", hit_json(train_report.hit_at)},
+                             {"seconds", train_seconds},
+                             {"videos_per_second", train_loss.count() / std::max(train_seconds, 1e-9)},
+                             {"skipped", train_loader.skipped().size()}}}};
+    std::string summary = fmt::format("epoch {}/{}: train loss {:.4f}{}", epoch + 1, cfg.train.epoch,
+                                      train_loss.per_sample(), hits_text(train_report.hit_at));
+
+    state.epoch = epoch + 1;
+    state.batch_in_epoch = 0;
+    bool improved = false;
+    if (validate && (epoch + 1) % opt.valid_interval == 0) {
+      const EvalResult val = evaluate(*net, *valid_loader, device, mo, "validation");
+      result.skipped_samples += val.stats.skipped;
+      const double hit1 = val.metrics.hit_at.count(1) ? val.metrics.hit_at.at(1) : val.metrics.yt8m_hit1 * 100;
+      point.val_loss = val.loss;
+      point.val_hit1 = hit1;
+      line["valid"] = {{"videos", val.metrics.num_videos},
+                       {"loss", val.loss},
+                       {"loss_original", val.loss_original},
+                       {"hit_at", hit_json(val.metrics.hit_at)},
+                       {"yt8m_hit1", val.metrics.yt8m_hit1},
+                       {"perr", val.metrics.perr},
+                       {"gap", val.metrics.gap},
+                       {"map", val.metrics.map},
+                       {"skipped", val.stats.skipped}};
+      summary += fmt::format(" | valid loss {:.4f}{} GAP {:.4f}", val.loss, hits_text(val.metrics.hit_at),
+                             val.metrics.gap);
+      // The first validation always gives a best/; later ones must beat it strictly (as the original).
+      if (state.best_epoch == 0 || hit1 > state.best_hit1) {
+        improved = true;
+        state.best_hit1 = hit1;
+        state.best_epoch = epoch + 1;
+        state.bad_validations = 0;
+      } else {
+        ++state.bad_validations;
+      }
+    }
+    line["best"] = improved;
+    state.history.push_back(point);
+    if (improved) {
+      save_model_directory(best_dir, *net, data.tokenizer.vocab(), data.classes);
+      summary += fmt::format(" | new best, saved {}", best_dir);
+    } else if (state.best_epoch > 0) {
+      summary += fmt::format(" | best {:.2f} (epoch {})", state.best_hit1, state.best_epoch);
+    }
+    save_last();
+    log.append(line, state.history, "mvtag train: " + opt.save_dir);
+    spdlog::info("{}", summary);
+
+    if (cfg.train.early_stop > 0 && state.bad_validations >= cfg.train.early_stop) {
+      spdlog::info("early stop: no better validation Hit@1 in the last {} validations", state.bad_validations);
+      result.early_stopped = true;
+      break;
+    }
+    if (g_stop.load()) {
+      result.interrupted = true;
+      break;
+    }
+  }
+  result.epochs_completed = state.epoch;
+  result.steps = state.step;
+  result.best_hit1 = state.best_hit1;
+  result.best_epoch = state.best_epoch;
+  result.best_dir = state.best_epoch > 0 ? best_dir : "";
+  result.last_dir = last_dir;
+  return result;
+}
+
+}  // namespace mvtag
