@@ -385,6 +385,7 @@ enum class Kind {
 struct Node {
   Kind kind = Kind::None;
   bool boolean = false;
+  bool shared = false;  // fetched again through the memo or DUP: may appear more than once
   Global global = Global::Reconstruct;
   DTypeSpec dtype;
   std::int64_t integer = 0;
@@ -562,6 +563,7 @@ class Unpickler {
   // ----- the opcodes
   void step();
   void pop_any();
+  void dup();
   void push_int_text(bool long_form);
   void push_float_text();
   void push_binfloat();
@@ -587,6 +589,7 @@ class Unpickler {
   void memo_get(std::uint64_t index) {
     const auto it = memo_.find(index);
     if (it == memo_.end()) fail("memo key " + std::to_string(index) + " is not defined");
+    nodes_[it->second].shared = true;
     push(it->second);
   }
   std::uint64_t memo_index_text() {
@@ -626,7 +629,8 @@ class Unpickler {
     if (n.kind == Kind::Bool) return n.boolean ? 1 : 0;
     fail(role + " must be an int, got " + what(r));
   }
-  std::string raw_bytes_of(Ref r, const std::string& role) const;
+  // Points into the node (valid until the next node is added); a str is converted into *scratch.
+  std::string_view raw_bytes_of(Ref r, const std::string& role, std::string* scratch) const;
   NDArray make_array(const DTypeSpec& spec, std::vector<std::int64_t> shape, std::string_view raw,
                      bool fortran) const;
   NDArray array_from_list(const DTypeSpec& spec, std::vector<std::int64_t> shape,
@@ -752,7 +756,7 @@ void Unpickler::step() {
     case '(': marks_.push_back(stack_.size()); return;
     case '0': pop_any(); return;
     case '1': pop_mark(); return;
-    case '2': push(top()); return;
+    case '2': dup(); return;
     case 'N': push(kNoneRef); return;
     case 0x88: push(kTrueRef); return;
     case 0x89: push(kFalseRef); return;
@@ -820,6 +824,12 @@ void Unpickler::step() {
     case 0x95: read_length(8); return;  // frames only group opcodes
     default: fail("unknown opcode 0x" + hex_byte(op_) + " (corrupt file?)");
   }
+}
+
+void Unpickler::dup() {
+  const Ref r = top();
+  nodes_[r].shared = true;
+  push(r);
 }
 
 void Unpickler::pop_any() {
@@ -1141,21 +1151,18 @@ std::vector<std::int64_t> Unpickler::shape_of(Ref r) const {
   return shape;
 }
 
-std::string Unpickler::raw_bytes_of(Ref r, const std::string& role) const {
+std::string_view Unpickler::raw_bytes_of(Ref r, const std::string& role, std::string* scratch) const {
   const Node& n = nodes_[r];
   if (n.kind == Kind::Bytes || n.kind == Kind::Latin1) return n.text;
-  if (n.kind == Kind::Str) {  // numpy encodes a str data argument as latin-1
-    std::string out;
-    std::uint32_t cp = 0;
-    for (std::size_t i = 0; i < n.text.size();) {
-      const std::size_t len = utf8_sequence(n.text, i, &cp);
-      if (len == 0 || cp > 0xFF) fail(role + ": a str with characters beyond latin-1");
-      i += len;
-      out += static_cast<char>(cp);
-    }
-    return out;
+  if (n.kind != Kind::Str) fail(role + " must be bytes, got " + what(r));
+  std::uint32_t cp = 0;  // numpy encodes a str data argument as latin-1
+  for (std::size_t i = 0; i < n.text.size();) {
+    const std::size_t len = utf8_sequence(n.text, i, &cp);
+    if (len == 0 || cp > 0xFF) fail(role + ": a str with characters beyond latin-1");
+    *scratch += static_cast<char>(cp);
+    i += len;
   }
-  fail(role + " must be bytes, got " + what(r));
+  return *scratch;
 }
 
 NDArray Unpickler::make_array(const DTypeSpec& spec, std::vector<std::int64_t> shape,
@@ -1242,7 +1249,8 @@ void Unpickler::build_array(Ref inst, const std::vector<Ref>& state) {
     a = array_from_list(spec, std::move(shape), nodes_[data].items);
     if (fortran) a.data = fortran_to_c(a.data, a.shape, dtype_size(a.dtype));
   } else {
-    a = make_array(spec, std::move(shape), raw_bytes_of(data, "numpy array data"), fortran);
+    std::string scratch;
+    a = make_array(spec, std::move(shape), raw_bytes_of(data, "numpy array data", &scratch), fortran);
   }
   Node& n = nodes_[inst];
   n.kind = Kind::Array;
@@ -1256,17 +1264,20 @@ Ref Unpickler::reduce_frombuffer(const std::vector<Ref>& args) {
   if (!is_text(args[3])) fail("_frombuffer order must be 'C' or 'F'");
   const std::string order = text_of(args[3]);
   if (order != "C" && order != "F") fail("_frombuffer order '" + printable(order) + "' (expected C or F)");
+  std::string scratch;
   Node n;
   n.kind = Kind::Array;
   n.array = std::make_unique<NDArray>(make_array(nodes_[args[1]].dtype, shape_of(args[2]),
-                                                 raw_bytes_of(args[0], "_frombuffer data"), order == "F"));
+                                                 raw_bytes_of(args[0], "_frombuffer data", &scratch), order == "F"));
   return add(std::move(n));
 }
 
 // A numpy scalar (np.float32(1.5)): becomes the Python number it stands for.
 Ref Unpickler::reduce_scalar(const std::vector<Ref>& args) {
   if (args.size() != 2 || nodes_[args[0]].kind != Kind::DType) fail("numpy scalar expects (dtype, bytes)");
-  const NDArray a = make_array(nodes_[args[0]].dtype, {}, raw_bytes_of(args[1], "numpy scalar data"), false);
+  std::string scratch;
+  const NDArray a =
+      make_array(nodes_[args[0]].dtype, {}, raw_bytes_of(args[1], "numpy scalar data", &scratch), false);
   const std::uint8_t* p = a.data.data();
   Node n;
   n.kind = Kind::Int;
@@ -1298,7 +1309,8 @@ Ref Unpickler::reduce_encode(const std::vector<Ref>& args) {
   if (encoding != "latin1" && encoding != "latin-1" && encoding != "iso-8859-1" && encoding != "iso8859-1") {
     fail("_codecs.encode with encoding '" + printable(encoding) + "' is not supported (expected latin1)");
   }
-  return add_text(Kind::Bytes, raw_bytes_of(args[0], "_codecs.encode argument"));
+  std::string scratch;
+  return add_text(Kind::Bytes, std::string(raw_bytes_of(args[0], "_codecs.encode argument", &scratch)));
 }
 
 PickleValue Unpickler::convert(Ref r, int depth) {
@@ -1320,7 +1332,8 @@ PickleValue Unpickler::convert(Ref r, int depth) {
       if (out_array_bytes_ > 8 * data_.size() + 64) {
         fail_at(n.offset, "shared references expand to too much array data");
       }
-      return PickleValue::of_array(*n.array);
+      // A node nothing fetched twice is in the tree once: hand its data over instead of copying.
+      return PickleValue::of_array(n.shared ? *n.array : std::move(*nodes_[r].array));
     case Kind::UnbuiltArray: fail_at(n.offset, "numpy array without its data (no BUILD followed)");
     case Kind::Global: fail_at(n.offset, "a bare " + what(r) + " cannot be represented");
     case Kind::DType: fail_at(n.offset, "a bare numpy.dtype cannot be represented");
