@@ -39,7 +39,11 @@ struct TrainState {
   std::string cuda_rng;  // empty when training ran on the CPU
 };
 
-// Writes model.safetensors, model.json, vocab.txt and class.txt into `dir` (atomically).
+// Writes model.safetensors, model.json, vocab.txt and class.txt into an existing directory
+// (callers building a larger directory make it atomic themselves).
+void write_model_files(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
+                       const ClassMap& classes);
+// The same into `dir`, atomically.
 void save_model_directory(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
                           const ClassMap& classes);
 // The same plus the optimizer accumulators and state.json.

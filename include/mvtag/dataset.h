@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mvtag/class_map.h"
+#include "mvtag/config.h"
 #include "mvtag/features.h"
 #include "mvtag/list_file.h"
 #include "mvtag/tokenizer.h"
@@ -22,6 +23,9 @@ struct DatasetOptions {
   std::int64_t audio_dim = 128;
   std::size_t text_max_len = kDefaultMaxLen;
 };
+
+// The data set a configuration section describes: "TRAIN" and "VALID" (labelled) or "INFER".
+DatasetOptions dataset_options_for(const Config& config, const std::string& section);
 
 // One video, ready to batch.
 struct Sample {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "mvtag/error.h"
 #include "mvtag/io.h"
 
 namespace mvtag {
@@ -17,6 +18,27 @@ std::string DatasetReport::summary() const {
   }
   if (unk_titles > 0) s += "; " + std::to_string(unk_titles) + " titles contain [UNK]";
   return s;
+}
+
+DatasetOptions dataset_options_for(const Config& cfg, const std::string& section) {
+  DatasetOptions o;
+  o.rgb_dim = cfg.model.rgb_dim();
+  o.audio_dim = cfg.model.audio_dim();
+  o.text_max_len = static_cast<std::size_t>(cfg.model.text_max_len);
+  if (section == "TRAIN") {
+    o.list_file = cfg.train.url_title_label_file;
+    o.feature_dir = cfg.train.filelist;
+  } else if (section == "VALID") {
+    o.list_file = cfg.valid.url_title_label_file;
+    o.feature_dir = cfg.valid.filelist;
+  } else if (section == "INFER") {
+    o.list_file = cfg.infer.url_title_label_file;
+    o.feature_dir = cfg.infer.filelist;
+    o.mode = ListMode::Infer;
+  } else {
+    throw_error(ErrorKind::Runtime, "no data set is described by section " + section);
+  }
+  return o;
 }
 
 Dataset::Dataset(const DatasetOptions& options, const ClassMap& classes, const Tokenizer& tokenizer)

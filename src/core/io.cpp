@@ -25,12 +25,24 @@ std::string temp_sibling(const std::string& path) {
 std::string read_file(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) throw_error(ErrorKind::Io, "is a directory, expected a file", at_file(path));
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw_error(ErrorKind::Io, "cannot open for reading: " + errno_text(), at_file(path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw_error(ErrorKind::Io, "read failed: " + errno_text(), at_file(path));
-  return ss.str();
+  // One read into a pre-sized buffer: several times faster than streaming rdbuf() for the
+  // megabyte-sized feature files the loader reads every epoch.
+  const std::streamoff size = in.tellg();
+  std::string out;
+  if (size > 0) {
+    out.resize(static_cast<std::size_t>(size));
+    in.seekg(0);
+    in.read(out.data(), size);
+    if (in.gcount() != size) throw_error(ErrorKind::Io, "read failed: " + errno_text(), at_file(path));
+  } else {  // size unknown (a pipe, /proc): read to the end
+    std::ifstream again(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << again.rdbuf();
+    out = ss.str();
+  }
+  return out;
 }
 
 bool path_exists(const std::string& path) {

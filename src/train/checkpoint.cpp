@@ -17,12 +17,6 @@ namespace {
 
 std::string join(const std::string& dir, const char* file) { return dir + "/" + file; }
 
-void write_model_files(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
-                       const ClassMap& classes) {
-  save_model_files(net, dir);
-  write_vocab(vocab, join(dir, kVocabFile));
-  classes.save(join(dir, kClassFile));
-}
 
 nlohmann::json state_to_json(const TrainState& s) {
   nlohmann::json history = nlohmann::json::array();
@@ -55,6 +49,13 @@ std::string hex_encode(const std::uint8_t* data, std::size_t n) {
 }
 
 }  // namespace
+
+void write_model_files(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
+                       const ClassMap& classes) {
+  save_model_files(net, dir);
+  write_vocab(vocab, join(dir, kVocabFile));
+  classes.save(join(dir, kClassFile));
+}
 
 void save_model_directory(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
                           const ClassMap& classes) {

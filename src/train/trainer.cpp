@@ -65,21 +65,14 @@ struct Data {
 Data load_data(const Config& cfg, const std::string& vocab_path, bool need_valid) {
   Data d{Tokenizer::load(vocab_path), ClassMap::load(cfg.model.class_name_file, cfg.model.num_classes), nullptr,
          nullptr};
-  DatasetOptions o;
-  o.rgb_dim = cfg.model.rgb_dim();
-  o.audio_dim = cfg.model.audio_dim();
-  o.text_max_len = static_cast<std::size_t>(cfg.model.text_max_len);
-  o.mode = ListMode::Labeled;
-  o.list_file = cfg.train.url_title_label_file;
-  o.feature_dir = cfg.train.filelist;
+  DatasetOptions o = dataset_options_for(cfg, "TRAIN");
   d.train = std::make_unique<Dataset>(o, d.classes, d.tokenizer);
   spdlog::info("train data: {}", d.train->report().summary());
   if (d.train->size() == 0) {
     throw_error(ErrorKind::Data, "no usable training videos (see the counts above)", at_file(o.list_file));
   }
   if (need_valid) {
-    o.list_file = cfg.valid.url_title_label_file;
-    o.feature_dir = cfg.valid.filelist;
+    o = dataset_options_for(cfg, "VALID");
     d.valid = std::make_unique<Dataset>(o, d.classes, d.tokenizer);
     spdlog::info("validation data: {}", d.valid->report().summary());
     if (d.valid->size() == 0) {
