@@ -42,17 +42,35 @@ void check_sequence(const torch::Tensor& data, const torch::Tensor& lengths, con
   if (lengths.device() != device) bad_input(len_name, "is on another device than rgb");
 }
 
+struct LengthCheck {
+  std::string name;
+  torch::Tensor lengths;
+  std::int64_t max;
+};
+
 // 1 ≤ len ≤ max for every sequence, read back from the device in one transfer.
-void check_lengths(const std::vector<std::pair<std::string, std::pair<torch::Tensor, std::int64_t>>>& checks) {
+void check_lengths(const std::vector<LengthCheck>& checks) {
   std::vector<torch::Tensor> flags;
-  for (const auto& [name, check] : checks) flags.push_back(torch::logical_or(check.first < 1, check.first > check.second).any());
+  for (const auto& c : checks) flags.push_back(torch::logical_or(c.lengths < 1, c.lengths > c.max).any());
   const auto bad = torch::stack(flags).cpu();
   for (std::size_t i = 0; i < checks.size(); ++i) {
     if (bad[static_cast<std::int64_t>(i)].item<bool>()) {
-      bad_input(checks[i].first, "every length must be in [1, " + std::to_string(checks[i].second.second) +
-                                     "] (an empty sequence cannot be pooled)");
+      bad_input(checks[i].name, "every length must be in [1, " + std::to_string(checks[i].max) +
+                                    "] (an empty sequence cannot be pooled)");
     }
   }
+}
+
+SequenceBranchOptions branch_options(std::int64_t input_dim, std::int64_t hidden, bool fwd_bias, bool bwd_bias,
+                                     const NetConfig& config) {
+  SequenceBranchOptions o;
+  o.input_dim = input_dim;
+  o.hidden_size = hidden;
+  o.text_dim = config.text_dim();
+  o.fwd_proj_bias = fwd_bias;
+  o.bwd_proj_bias = bwd_bias;
+  o.text_guided = config.text_guided();
+  return o;
 }
 
 }  // namespace
@@ -64,13 +82,13 @@ NetInput NetInput::to(const torch::Device& device) const {
 
 VideoTagNetImpl::VideoTagNetImpl(const NetConfig& config) : config_(config) {
   validate_net_config(config, "NetConfig");
-  const bool guided = config.text_guided();
   ernie = register_module("ernie", Ernie(config.ernie));
   textcnn = register_module("textcnn", TextCnn(config.ernie.hidden_size, config.textcnn_filters));
-  image = register_module("image", SequenceBranch(SequenceBranchOptions{config.rgb_dim, config.lstm_size_img,
-                                                                        config.text_dim(), false, true, guided}));
-  audio = register_module("audio", SequenceBranch(SequenceBranchOptions{config.audio_dim, config.lstm_size_audio,
-                                                                        config.text_dim(), true, false, guided}));
+  // The original puts the projection bias on the image backward fc but on the audio forward fc.
+  image = register_module("image", SequenceBranch(branch_options(config.rgb_dim, config.lstm_size_img,
+                                                                 /*fwd_bias=*/false, /*bwd_bias=*/true, config)));
+  audio = register_module("audio", SequenceBranch(branch_options(config.audio_dim, config.lstm_size_audio,
+                                                                 /*fwd_bias=*/true, /*bwd_bias=*/false, config)));
   classifier = register_module("classifier", torch::nn::Linear(config.fusion_dim(), config.num_classes));
   xavier_uniform(classifier->weight, config.fusion_dim(), config.num_classes);
   torch::NoGradGuard no_grad;
@@ -94,9 +112,9 @@ void VideoTagNetImpl::check_input(const NetInput& in) const {
     bad_input("text", "titles of " + std::to_string(title_steps) + " tokens exceed max_position_embeddings " +
                           std::to_string(config_.ernie.max_position_embeddings));
   }
-  check_lengths({{"rgb_len", {in.rgb_len, in.rgb.size(1)}},
-                 {"audio_len", {in.audio_len, in.audio.size(1)}},
-                 {"text_len", {in.text_len, title_steps}}});
+  check_lengths({{"rgb_len", in.rgb_len, in.rgb.size(1)},
+                 {"audio_len", in.audio_len, in.audio.size(1)},
+                 {"text_len", in.text_len, title_steps}});
 }
 
 torch::Tensor VideoTagNetImpl::text_feature(const torch::Tensor& ids, const torch::Tensor& lengths) {
