@@ -96,15 +96,22 @@ std::vector<int> sample_labels(Rng& rng, int num_classes) {
   return labels;
 }
 
-FeatureMatrix frames(Rng& rng, int rows, int dim, const std::vector<const std::vector<float>*>& protos,
-                     double noise) {
+// Frames of one video: most show one of `shown` (the video's visible labels), some show a
+// random other prototype (a distractor) and some show nothing in particular; all are noisy.
+FeatureMatrix frames(Rng& rng, int rows, int dim, const std::vector<const std::vector<float>*>& shown,
+                     const std::vector<std::vector<float>>& all, double noise, double distractor_rate) {
   FeatureMatrix m;
   m.rows = rows;
   m.cols = dim;
   m.data.resize(static_cast<std::size_t>(rows) * dim);
   for (int t = 0; t < rows; ++t) {
-    // Each frame shows one of the video's labels (or, now and then, nothing in particular).
-    const std::vector<float>* p = rng.chance(0.15) ? nullptr : protos[rng.below(static_cast<int>(protos.size()))];
+    const std::vector<float>* p = nullptr;
+    const double u = rng.uniform();
+    if (u < distractor_rate || shown.empty()) {
+      p = &all[static_cast<std::size_t>(rng.below(static_cast<int>(all.size())))];
+    } else if (u < 0.85) {
+      p = shown[static_cast<std::size_t>(rng.below(static_cast<int>(shown.size())))];
+    }
     for (int d = 0; d < dim; ++d) {
       m.data[static_cast<std::size_t>(t) * dim + d] =
           static_cast<float>((p ? (*p)[d] : 0.0f) + noise * rng.normal());
@@ -210,15 +217,19 @@ DemoSummary write_demo_data(const std::string& dir, const DemoOptions& o) {
       const std::vector<int> labels = sample_labels(rng, num_classes);
       std::vector<const std::vector<float>*> rgb_p, audio_p;
       for (int c : labels) {
-        rgb_p.push_back(&rgb_proto[static_cast<std::size_t>(image_group(c))]);
-        audio_p.push_back(&audio_proto[static_cast<std::size_t>(audio_group(c))]);
+        // Some labels do not show in the pictures or the sound at all (only, maybe, in the title).
+        if (!rng.chance(o.hidden_label_rate)) rgb_p.push_back(&rgb_proto[static_cast<std::size_t>(image_group(c))]);
+        if (!rng.chance(o.hidden_label_rate)) {
+          audio_p.push_back(&audio_proto[static_cast<std::size_t>(audio_group(c))]);
+        }
       }
       VideoFeatures f;
       f.video_id = hex_name(rng);
       const int t = o.min_frames + rng.below(o.max_frames - o.min_frames + 1);
-      f.rgb = frames(rng, t, o.rgb_dim, rgb_p, o.rgb_noise);
+      f.rgb = frames(rng, t, o.rgb_dim, rgb_p, rgb_proto, o.rgb_noise, o.distractor_rate);
       const bool silent = rng.chance(0.04);
-      f.audio = frames(rng, silent ? 0 : std::max(1, t / 2 + rng.below(4)), o.audio_dim, audio_p, o.audio_noise);
+      f.audio = frames(rng, silent ? 0 : std::max(1, t / 2 + rng.below(4)), o.audio_dim, audio_p, audio_proto,
+                       o.audio_noise, o.distractor_rate);
       f.audio_was_empty = silent;
       summary.empty_audio += silent ? 1 : 0;
       write_video_features((fs::path(dir) / "feature_files" / (f.video_id + ".pkl")).string(), f);
