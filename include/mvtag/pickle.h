@@ -5,12 +5,16 @@
 // protocol <= 2, numpy arrays) and anything Python 3 writes at protocols 0..5 with numpy 1.x or
 // 2.x can be read.
 //
+// With PickleOptions::torch, the few extra globals torch.save uses for a state dict are accepted
+// too (see PickleOptions); feature files never get them.
+//
 // Python 2 `str` values (STRING, BINSTRING, SHORT_BINSTRING) are read as with
 // pickle.load(..., encoding='latin-1'): they become Str (latin-1 decoded to UTF-8), except where
 // numpy needs bytes (array data), which get the raw bytes.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -63,6 +67,39 @@ const char* pickle_type_name(PickleValue::Type type);
 // deeper than 1000 levels) throws Error(Data) naming `source` and the byte offset; nothing is
 // allocated beyond what the input can justify.
 PickleValue parse_pickle(std::string_view data, const std::string& source);
+
+// A storage a torch.save pickle names by persistent id ('storage', torch.<T>Storage, key,
+// location, numel[, view]). The bytes live outside the pickle: in the zip's <archive>/data/<key>,
+// or after the pickle in the legacy format.
+struct TorchStorageRef {
+  std::string key;
+  DType dtype = DType::F32;  // from the storage type: FloatStorage = float32, UntypedStorage = uint8 ...
+  std::int64_t numel = 0;    // elements of dtype
+  std::string location;      // "cpu", "cuda:0", ...
+};
+
+struct PickleOptions {
+  // Also accept what torch.save writes for a state dict, and nothing more: collections.OrderedDict
+  // (a dict; a BUILD of attributes such as `_metadata` is dropped), torch._utils._rebuild_tensor_v2
+  // and _rebuild_parameter (the tensor becomes an Array, copied into C order from its storage
+  // offset, sizes and strides), the torch.<T>Storage types of the dtypes NDArray has, and
+  // BINPERSID storage ids resolved through `torch_storage`.
+  bool torch = false;
+  // Returns the storage's bytes (numel x dtype size); the view must stay valid until
+  // parse_pickle returns. Throws for an unknown key. Required when `torch` is set.
+  std::function<std::string_view(const TorchStorageRef&)> torch_storage;
+};
+
+// parse_pickle with options; *end (if given) receives the offset just past STOP.
+PickleValue parse_pickle(std::string_view data, const std::string& source, const PickleOptions& options,
+                         std::size_t* end = nullptr);
+
+// The storages a torch.save pickle refers to, in the order of their ids (a storage shared by
+// several tensors appears once per reference), without needing their bytes: the legacy format
+// stores the storages after the pickle, and their sizes depend on the dtypes named inside it.
+// *end (if given) receives the offset just past STOP. Errors as parse_pickle.
+std::vector<TorchStorageRef> torch_storage_refs(std::string_view data, const std::string& source,
+                                                std::size_t* end = nullptr);
 
 // Reads and decodes a pickle file (Error(Io) if it cannot be read).
 PickleValue load_pickle(const std::string& path);

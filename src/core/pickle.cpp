@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -298,7 +299,10 @@ const char* opcode_name(std::uint8_t op) {
 // numpy pieces
 
 // The only callables a pickle may name.
-enum class Global { Reconstruct, NdarrayType, DTypeType, FromBuffer, Scalar, CodecsEncode, BytesType };
+enum class Global {
+  Reconstruct, NdarrayType, DTypeType, FromBuffer, Scalar, CodecsEncode, BytesType,
+  OrderedDict, RebuildTensor, RebuildParameter, TorchStorageType,  // PickleOptions::torch only
+};
 
 struct WhitelistEntry {
   const char* name;
@@ -316,6 +320,28 @@ constexpr WhitelistEntry kWhitelist[] = {
     {"_codecs.encode", Global::CodecsEncode},  // Python 3 bytes at protocol <= 2
     {"__builtin__.bytes", Global::BytesType},  // empty bytes at protocol <= 2
     {"builtins.bytes", Global::BytesType},
+};
+
+// What torch.save adds for a state dict (PickleOptions::torch).
+constexpr WhitelistEntry kTorchWhitelist[] = {
+    {"collections.OrderedDict", Global::OrderedDict},
+    {"torch._utils._rebuild_tensor_v2", Global::RebuildTensor},
+    {"torch._utils._rebuild_parameter", Global::RebuildParameter},
+};
+
+// torch's storage types, by the dtype of their elements. Storages of dtypes NDArray lacks
+// (complex, quantized) are refused as unknown globals.
+struct TorchStorageType {
+  const char* name;
+  DType dtype;
+};
+constexpr TorchStorageType kTorchStorages[] = {
+    {"torch.FloatStorage", DType::F32},    {"torch.DoubleStorage", DType::F64},
+    {"torch.HalfStorage", DType::F16},     {"torch.BFloat16Storage", DType::BF16},
+    {"torch.LongStorage", DType::I64},     {"torch.IntStorage", DType::I32},
+    {"torch.ShortStorage", DType::I16},    {"torch.CharStorage", DType::I8},
+    {"torch.ByteStorage", DType::U8},      {"torch.BoolStorage", DType::Bool},
+    {"torch.UntypedStorage", DType::U8},   {"torch.storage.UntypedStorage", DType::U8},
 };
 
 // A numpy dtype as pickled: kind and item size, plus the byte order set by BUILD.
@@ -379,6 +405,13 @@ using Ref = std::size_t;
 enum class Kind {
   None, Bool, Int, Float, Str, Latin1, Bytes, List, Tuple, Dict, Array,
   Global, DType, UnbuiltArray,  // internal: a whitelisted callable, a dtype, _reconstruct's result
+  TorchStorage,                 // internal: a storage named by a persistent id
+};
+
+// A torch storage's bytes, held by the caller of parse_pickle.
+struct StorageView {
+  TorchStorageRef ref;
+  std::string_view bytes;
 };
 
 // Kept small: a hostile file of one-byte opcodes makes one node per byte.
@@ -386,6 +419,7 @@ struct Node {
   Kind kind = Kind::None;
   bool boolean = false;
   bool shared = false;  // fetched again through the memo or DUP: may appear more than once
+  bool ordered_dict = false;  // a Dict made by collections.OrderedDict (accepts BUILD)
   Global global = Global::Reconstruct;
   DTypeSpec dtype;
   std::int64_t integer = 0;
@@ -394,6 +428,7 @@ struct Node {
   std::vector<Ref> items;  // List, Tuple; Dict: key, value, key, value ...
   std::unique_ptr<std::unordered_map<std::string, std::size_t>> dict_slots;  // key -> index in items
   std::unique_ptr<NDArray> array;
+  std::unique_ptr<StorageView> storage;  // TorchStorage
   const char* global_name = nullptr;
   std::size_t offset = 0;  // where the opcode that made it starts
 };
@@ -403,7 +438,8 @@ constexpr Ref kNoneRef = 0, kFalseRef = 1, kTrueRef = 2, kEmptyTupleRef = 3;
 
 class Unpickler {
  public:
-  Unpickler(std::string_view data, const std::string& source) : data_(data), source_(source) {
+  Unpickler(std::string_view data, const std::string& source, const PickleOptions& options)
+      : data_(data), source_(source), options_(options) {
     add_kind(Kind::None);
     add_kind(Kind::Bool);
     nodes_.back().boolean = false;
@@ -411,6 +447,10 @@ class Unpickler {
     nodes_.back().boolean = true;
     add_kind(Kind::Tuple);
   }
+
+  std::size_t end() const { return pos_; }
+  // Storage ids are recorded here instead of resolved, and tensors become None.
+  void collect_storages(std::vector<TorchStorageRef>* out) { collected_ = out; }
 
   PickleValue run() {
     while (true) {
@@ -548,6 +588,7 @@ class Unpickler {
       case Kind::UnbuiltArray: return "numpy.ndarray";
       case Kind::Global: return std::string("'") + n.global_name + "'";
       case Kind::DType: return "numpy.dtype";
+      case Kind::TorchStorage: return "torch storage";
     }
     return "?";
   }
@@ -618,6 +659,14 @@ class Unpickler {
   Ref reduce_frombuffer(const std::vector<Ref>& args);
   Ref reduce_scalar(const std::vector<Ref>& args);
   Ref reduce_encode(const std::vector<Ref>& args);
+  void persistent_load();
+  Ref reduce_ordered_dict(const std::vector<Ref>& args);
+  Ref reduce_rebuild_tensor(const std::vector<Ref>& args);
+  Ref reduce_rebuild_parameter(const std::vector<Ref>& args);
+  std::string text_arg(Ref r, const std::string& role) const {
+    if (!is_text(r)) fail(role + " must be a str, got " + what(r));
+    return text_of(r);
+  }
   const std::vector<Ref>& tuple_items(Ref r, const std::string& role) const {
     if (nodes_[r].kind != Kind::Tuple) fail(role + " must be a tuple, got " + what(r));
     return nodes_[r].items;
@@ -641,6 +690,9 @@ class Unpickler {
 
   std::string_view data_;
   const std::string& source_;
+  const PickleOptions& options_;
+  std::size_t storage_bytes_ = 0;  // bytes of torch storages fetched (they justify array data too)
+  std::vector<TorchStorageRef>* collected_ = nullptr;
   std::size_t pos_ = 0;
   std::size_t op_start_ = 0;
   std::uint8_t op_ = 0;
@@ -812,8 +864,11 @@ void Unpickler::step() {
     case 'b': build_top(); return;
     case 0x81:
     case 0x92: fail("creating objects with " + std::string(opcode_name(op_)) + " is not supported");
-    case 'P':
-    case 'Q': fail("persistent IDs are not supported");
+    case 'Q':
+      if (!options_.torch) fail("persistent IDs are not supported");
+      persistent_load();
+      return;
+    case 'P': fail("persistent IDs are not supported");
     case 0x82:
     case 0x83:
     case 0x84: fail("extension registry codes are not supported");
@@ -983,15 +1038,31 @@ void Unpickler::push_long(std::string_view b) {
 
 void Unpickler::push_global(std::string_view module, std::string_view name) {
   const std::string full = std::string(module) + "." + std::string(name);
+  const auto push_entry = [&](Global global, const char* entry_name) {
+    Node n;
+    n.kind = Kind::Global;
+    n.global = global;
+    n.global_name = entry_name;
+    push(add(std::move(n)));
+  };
   for (const auto& entry : kWhitelist) {
-    if (full == entry.name) {
-      Node n;
-      n.kind = Kind::Global;
-      n.global = entry.global;
-      n.global_name = entry.name;
-      push(add(std::move(n)));
-      return;
+    if (full == entry.name) return push_entry(entry.global, entry.name);
+  }
+  if (options_.torch) {
+    for (const auto& entry : kTorchWhitelist) {
+      if (full == entry.name) return push_entry(entry.global, entry.name);
     }
+    for (const auto& entry : kTorchStorages) {
+      if (full == entry.name) {
+        push_entry(Global::TorchStorageType, entry.name);
+        nodes_[stack_.back()].dtype.dtype = entry.dtype;
+        return;
+      }
+    }
+    fail("global '" + printable(full) +
+         "' is not allowed: only what torch.save writes for a state dict of tensors (OrderedDict, "
+         "_rebuild_tensor_v2, _rebuild_parameter, storage types) and numpy's array constructors may be "
+         "named (nothing was imported or run)");
   }
   fail("global '" + printable(full) +
        "' is not allowed: only numpy's array, dtype and scalar constructors may be named "
@@ -1067,7 +1138,11 @@ Ref Unpickler::reduce(Ref callable, Ref args_ref) {
       if (args.empty()) return add_text(Kind::Bytes, "");
       if (args.size() == 1 && nodes_[args[0]].kind == Kind::Bytes) return add_text(Kind::Bytes, nodes_[args[0]].text);
       fail(name + " is only supported with no argument or a bytes argument");
-    case Global::NdarrayType: break;
+    case Global::OrderedDict: return reduce_ordered_dict(args);
+    case Global::RebuildTensor: return reduce_rebuild_tensor(args);
+    case Global::RebuildParameter: return reduce_rebuild_parameter(args);
+    case Global::NdarrayType:
+    case Global::TorchStorageType: break;
   }
   fail("calling " + name + " directly is not supported");
 }
@@ -1119,6 +1194,11 @@ Ref Unpickler::reduce_dtype(const std::vector<Ref>& args) {
 
 void Unpickler::build(Ref inst, Ref state_ref) {
   const Kind k = nodes_[inst].kind;
+  if (k == Kind::Dict && nodes_[inst].ordered_dict) {
+    // An OrderedDict's instance attributes (a state dict's `_metadata`): not part of the mapping.
+    if (nodes_[state_ref].kind != Kind::Dict) fail("the state of an OrderedDict must be a dict, got " + what(state_ref));
+    return;
+  }
   if (k != Kind::DType && k != Kind::UnbuiltArray) fail("BUILD on " + what(inst) + " is not supported");
   const std::vector<Ref> state = tuple_items(state_ref, "the state of " + what(inst));
   if (k == Kind::DType) {
@@ -1313,6 +1393,154 @@ Ref Unpickler::reduce_encode(const std::vector<Ref>& args) {
   return add_text(Kind::Bytes, std::string(raw_bytes_of(args[0], "_codecs.encode argument", &scratch)));
 }
 
+// torch.save's storage ids: ('storage', storage type, key, location, numel) in the zip format;
+// the legacy format adds a sixth item, a view, which is None since PyTorch 1.0.
+void Unpickler::persistent_load() {
+  const Ref pid = pop();
+  const std::vector<Ref> items = tuple_items(pid, "a persistent id");
+  if (items.size() != 5 && items.size() != 6) {
+    fail("persistent id with " + std::to_string(items.size()) +
+         " items; expected ('storage', storage type, key, location, numel)");
+  }
+  const std::string kind = text_arg(items[0], "the persistent id's kind");
+  if (kind != "storage") fail("persistent id of kind '" + printable(kind) + "' (only 'storage' is supported)");
+  const Node& type = nodes_[items[1]];
+  if (type.kind != Kind::Global || type.global != Global::TorchStorageType) {
+    fail("persistent id: " + what(items[1]) + " is not a torch storage type");
+  }
+  if (items.size() == 6 && nodes_[items[5]].kind != Kind::None) {
+    fail("storage views (files written before PyTorch 1.0) are not supported");
+  }
+  TorchStorageRef ref;
+  ref.key = text_arg(items[2], "the storage key");
+  ref.location = text_arg(items[3], "the storage location");
+  ref.dtype = type.dtype.dtype;
+  ref.numel = int_of(items[4], "the storage size");
+  std::uint64_t expected = 0;
+  if (!checked_nbytes(ref.dtype, {ref.numel}, &expected)) fail("storage size " + std::to_string(ref.numel) + " is invalid");
+  Node n;
+  n.kind = Kind::TorchStorage;
+  if (collected_ != nullptr) {
+    collected_->push_back(ref);
+    n.storage = std::make_unique<StorageView>(StorageView{std::move(ref), {}});
+    push(add(std::move(n)));
+    return;
+  }
+  std::string_view bytes;
+  try {
+    bytes = options_.torch_storage(ref);
+  } catch (const Error& e) {
+    fail("storage '" + printable(ref.key) + "': " + e.message());
+  }
+  if (bytes.size() != expected) {
+    fail("storage '" + printable(ref.key) + "' holds " + std::to_string(bytes.size()) + " bytes, but its id says " +
+         std::to_string(ref.numel) + " " + dtype_name(ref.dtype) + " elements (" + std::to_string(expected) + " bytes)");
+  }
+  storage_bytes_ += bytes.size();
+  n.storage = std::make_unique<StorageView>(StorageView{std::move(ref), bytes});
+  push(add(std::move(n)));
+}
+
+Ref Unpickler::reduce_ordered_dict(const std::vector<Ref>& args) {
+  if (!args.empty()) fail("collections.OrderedDict with arguments is not supported");
+  const Ref d = add_seq(Kind::Dict, {});
+  nodes_[d].ordered_dict = true;
+  return d;
+}
+
+// The elements a strided view of `storage` selects, in C order.
+NDArray strided_copy(const StorageView& storage, std::int64_t offset, std::vector<std::int64_t> shape,
+                     const std::vector<std::int64_t>& strides) {
+  const std::size_t itemsize = dtype_size(storage.ref.dtype);
+  NDArray a;
+  a.dtype = storage.ref.dtype;
+  a.shape = std::move(shape);
+  const std::size_t ndim = a.shape.size();
+  a.data.resize(static_cast<std::size_t>(a.numel()) * itemsize);
+  if (a.data.empty()) return a;
+  const auto* src = reinterpret_cast<const std::uint8_t*>(storage.bytes.data());
+  bool contiguous = true;
+  for (std::size_t k = ndim, expect = 1; k-- > 0;) {
+    if (a.shape[k] != 1 && static_cast<std::size_t>(strides[k]) != expect) contiguous = false;
+    expect *= static_cast<std::size_t>(a.shape[k]);
+  }
+  if (contiguous) {
+    std::memcpy(a.data.data(), src + static_cast<std::size_t>(offset) * itemsize, a.data.size());
+    return a;
+  }
+  // Innermost dimension in a loop, the outer ones counted in idx.
+  const std::int64_t inner = ndim == 0 ? 1 : a.shape[ndim - 1];
+  const std::int64_t inner_stride = ndim == 0 ? 0 : strides[ndim - 1];
+  std::vector<std::int64_t> idx(ndim, 0);
+  std::uint8_t* dst = a.data.data();
+  for (std::size_t row = 0, rows = a.data.size() / itemsize / static_cast<std::size_t>(inner); row < rows; ++row) {
+    std::int64_t base = offset;
+    for (std::size_t k = 0; k + 1 < ndim; ++k) base += idx[k] * strides[k];
+    for (std::int64_t j = 0; j < inner; ++j, dst += itemsize) {
+      std::memcpy(dst, src + static_cast<std::size_t>(base + j * inner_stride) * itemsize, itemsize);
+    }
+    for (std::size_t k = ndim - 1; k-- > 0;) {
+      if (++idx[k] < a.shape[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return a;
+}
+
+// _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]).
+Ref Unpickler::reduce_rebuild_tensor(const std::vector<Ref>& args) {
+  if (args.size() != 6 && args.size() != 7) {
+    fail("_rebuild_tensor_v2 expects 6 or 7 arguments, got " + std::to_string(args.size()));
+  }
+  if (nodes_[args[0]].kind != Kind::TorchStorage) fail("_rebuild_tensor_v2 of " + what(args[0]) + ", expected a storage");
+  const StorageView& storage = *nodes_[args[0]].storage;
+  const std::int64_t offset = int_of(args[1], "the storage offset");
+  std::vector<std::int64_t> shape = shape_of(args[2]);
+  std::vector<std::int64_t> strides;
+  for (Ref r : tuple_items(args[3], "the tensor strides")) strides.push_back(int_of(r, "a stride"));
+  const Node& hooks = nodes_[args[5]];
+  if (hooks.kind != Kind::Dict || !hooks.items.empty()) fail("tensors with backward hooks are not supported");
+  if (args.size() == 7 && nodes_[args[6]].kind != Kind::None && nodes_[args[6]].kind != Kind::Dict) {
+    fail("tensor metadata must be None or a dict, got " + what(args[6]));
+  }
+  if (strides.size() != shape.size()) {
+    fail("tensor of shape " + shape_string(shape) + " with " + std::to_string(strides.size()) + " strides");
+  }
+  if (collected_ != nullptr) return kNoneRef;
+  std::uint64_t nbytes = 0;
+  if (!checked_nbytes(storage.ref.dtype, shape, &nbytes)) fail("tensor shape " + shape_string(shape) + " is too large");
+  const std::string view = "tensor of shape " + shape_string(shape) + ", strides " + shape_string(strides) +
+                           " and offset " + std::to_string(offset) + " on storage '" + printable(storage.ref.key) +
+                           "' (" + std::to_string(storage.ref.numel) + " elements)";
+  // A state dict's tensors never overlap themselves, so none is larger than its storage.
+  if (nbytes > storage.bytes.size()) fail(view + ": more elements than the storage holds");
+  if (offset < 0) fail(view + ": negative offset");
+  if (nbytes > 0) {
+    std::int64_t last = offset;  // the last element read, checked against the storage step by step
+    for (std::size_t k = 0; k < shape.size(); ++k) {
+      if (strides[k] < 0) fail(view + ": negative stride");
+      if (strides[k] > 0 && shape[k] - 1 > (storage.ref.numel - 1 - last) / strides[k]) {
+        fail(view + ": reads beyond the end of the storage");
+      }
+      last += (shape[k] - 1) * strides[k];
+    }
+    if (last >= storage.ref.numel) fail(view + ": reads beyond the end of the storage");
+  }
+  Node n;
+  n.kind = Kind::Array;
+  n.array = std::make_unique<NDArray>(strided_copy(storage, offset, std::move(shape), strides));
+  return add(std::move(n));
+}
+
+// _rebuild_parameter(data, requires_grad, backward_hooks): the tensor itself.
+Ref Unpickler::reduce_rebuild_parameter(const std::vector<Ref>& args) {
+  if (args.size() != 3) fail("_rebuild_parameter expects 3 arguments, got " + std::to_string(args.size()));
+  if (nodes_[args[0]].kind != Kind::Array && collected_ == nullptr) fail("_rebuild_parameter of " + what(args[0]) + ", expected a tensor");
+  const Node& hooks = nodes_[args[2]];
+  if (hooks.kind != Kind::Dict || !hooks.items.empty()) fail("parameters with backward hooks are not supported");
+  return args[0];
+}
+
 PickleValue Unpickler::convert(Ref r, int depth) {
   const Node& n = nodes_[r];
   if (depth > kMaxDepth) fail_at(n.offset, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
@@ -1329,7 +1557,7 @@ PickleValue Unpickler::convert(Ref r, int depth) {
     case Kind::Bytes: return PickleValue::of_bytes(n.text);
     case Kind::Array:
       out_array_bytes_ += n.array->data.size();
-      if (out_array_bytes_ > 8 * data_.size() + 64) {
+      if (out_array_bytes_ > 8 * (data_.size() + storage_bytes_) + 64) {
         fail_at(n.offset, "shared references expand to too much array data");
       }
       // A node nothing fetched twice is in the tree once: hand its data over instead of copying.
@@ -1337,6 +1565,7 @@ PickleValue Unpickler::convert(Ref r, int depth) {
     case Kind::UnbuiltArray: fail_at(n.offset, "numpy array without its data (no BUILD followed)");
     case Kind::Global: fail_at(n.offset, "a bare " + what(r) + " cannot be represented");
     case Kind::DType: fail_at(n.offset, "a bare numpy.dtype cannot be represented");
+    case Kind::TorchStorage: fail_at(n.offset, "a bare torch storage cannot be represented (only tensors)");
     case Kind::List:
     case Kind::Tuple:
     case Kind::Dict: break;
@@ -1571,7 +1800,30 @@ class Py2Writer {
 }  // namespace
 
 PickleValue parse_pickle(std::string_view data, const std::string& source) {
-  return Unpickler(data, source).run();
+  const PickleOptions options;
+  return Unpickler(data, source, options).run();
+}
+
+PickleValue parse_pickle(std::string_view data, const std::string& source, const PickleOptions& options,
+                         std::size_t* end) {
+  if (options.torch && !options.torch_storage) {
+    throw_error(ErrorKind::Runtime, "parse_pickle: PickleOptions::torch needs a torch_storage function");
+  }
+  Unpickler u(data, source, options);
+  PickleValue v = u.run();
+  if (end != nullptr) *end = u.end();
+  return v;
+}
+
+std::vector<TorchStorageRef> torch_storage_refs(std::string_view data, const std::string& source, std::size_t* end) {
+  PickleOptions options;
+  options.torch = true;
+  std::vector<TorchStorageRef> refs;
+  Unpickler u(data, source, options);
+  u.collect_storages(&refs);
+  u.run();
+  if (end != nullptr) *end = u.end();
+  return refs;
 }
 
 PickleValue load_pickle(const std::string& path) { return parse_pickle(read_file(path), path); }

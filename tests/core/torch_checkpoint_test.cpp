@@ -1,0 +1,198 @@
+// torch.save files read without LibTorch: the fixtures were written by torch 1.13 itself
+// (tools/make_interop_fixtures.py), with tensors that are views of larger storages.
+#include "mvtag/torch_checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "mvtag/error.h"
+#include "mvtag/io.h"
+#include "mvtag/pickle.h"
+#include "mvtag/zip_reader.h"
+
+using namespace mvtag;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kDir = std::string(MVTAG_FIXTURES) + "/interop/";
+
+const NDArray* find(const std::vector<NamedArray>& tensors, const std::string& name) {
+  for (const NamedArray& t : tensors) {
+    if (t.name == name) return &t.array;
+  }
+  return nullptr;
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    read_torch_state_dict(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for " << path;
+  return "";
+}
+
+// Every tensor of the reference (HF names, no prefix) under `prefix`, LayerNorm renamed as asked.
+void expect_reference(const TorchStateDict& sd, const std::string& prefix, bool gamma_beta) {
+  const SafetensorsFile reference = read_safetensors(kDir + "ernie_hf_safetensors/model.safetensors");
+  ASSERT_EQ(reference.tensors.size(), 37u);
+  for (const NamedArray& r : reference.tensors) {
+    std::string name = prefix + r.name;
+    if (gamma_beta && name.find("LayerNorm.") != std::string::npos) {
+      if (name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0) name.replace(name.size() - 7, 7, ".gamma");
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) name.replace(name.size() - 5, 5, ".beta");
+    }
+    const NDArray* t = find(sd.tensors, name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_EQ(t->dtype, DType::F32) << name;
+    EXPECT_EQ(t->shape, r.array.shape) << name;
+    EXPECT_EQ(t->data, r.array.data) << name;  // bit-identical, views copied in C order
+  }
+  // The extras torch.save wrote too: an int64 buffer and unused heads.
+  const NDArray* ids = find(sd.tensors, prefix + "embeddings.position_ids");
+  ASSERT_NE(ids, nullptr);
+  EXPECT_EQ(ids->dtype, DType::I64);
+  EXPECT_EQ(ids->shape, (std::vector<std::int64_t>{1, 12}));
+  std::int64_t last = 0;
+  std::memcpy(&last, ids->data.data() + 11 * 8, 8);
+  EXPECT_EQ(last, 11);
+  EXPECT_NE(find(sd.tensors, "cls.predictions.bias"), nullptr);
+  EXPECT_EQ(sd.tensors.size(), reference.tensors.size() + 4);
+}
+
+// Pickle opcodes for hand-made torch pickles.
+std::string unicode(const std::string& s) {
+  std::string out = "X";
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((s.size() >> (8 * i)) & 0xff));
+  return out + s;
+}
+std::string ints(const std::vector<int>& v) {
+  std::string out = "(";
+  for (int x : v) out += "K" + std::string(1, static_cast<char>(x));
+  return out + "t";
+}
+
+// {'w': _rebuild_tensor_v2(FloatStorage '0' of `numel`, offset, shape, strides, False, OrderedDict())}
+std::string tensor_pickle(int offset, const std::vector<int>& shape, const std::vector<int>& strides, int numel) {
+  const std::string ordered_dict = "ccollections\nOrderedDict\n)R";
+  return "\x80\x02" + ordered_dict + "(" + unicode("w") + "ctorch._utils\n_rebuild_tensor_v2\n((" +
+         unicode("storage") + "ctorch\nFloatStorage\n" + unicode("0") + unicode("cpu") + "K" +
+         std::string(1, static_cast<char>(numel)) + "tQK" + std::string(1, static_cast<char>(offset)) + ints(shape) +
+         ints(strides) + "\x89" + ordered_dict + "tRu.";
+}
+
+// The storage holds 0, 1, 2, ... as float32.
+PickleValue parse_tensor(const std::string& pickle, int numel) {
+  std::vector<float> values(static_cast<std::size_t>(numel));
+  for (int i = 0; i < numel; ++i) values[static_cast<std::size_t>(i)] = static_cast<float>(i);
+  const std::string bytes(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+  PickleOptions options;
+  options.torch = true;
+  options.torch_storage = [&](const TorchStorageRef& ref) -> std::string_view {
+    EXPECT_EQ(ref.key, "0");
+    EXPECT_EQ(ref.location, "cpu");
+    EXPECT_EQ(ref.dtype, DType::F32);
+    return bytes;
+  };
+  return parse_pickle(pickle, "t.pkl", options);
+}
+
+std::vector<float> tensor_values(const std::string& pickle, int numel) {
+  const PickleValue v = parse_tensor(pickle, numel);
+  const PickleValue* w = v.find("w");
+  if (w == nullptr || w->type != PickleValue::Type::Array) return {};
+  return w->array.to_float();
+}
+
+std::string tensor_error(const std::string& pickle, int numel) {
+  try {
+    parse_tensor(pickle, numel);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(TorchCheckpoint, ReadsTheZipFormatWithViewsAndOffsets) {
+  const TorchStateDict sd = read_torch_state_dict(kDir + "ernie_hf_zip/pytorch_model.bin");
+  EXPECT_EQ(sd.format, TorchFileFormat::Zip);
+  EXPECT_EQ(sd.nested_key, "");
+  expect_reference(sd, "ernie.", false);
+  EXPECT_EQ(sd.tensors.front().name, "ernie.embeddings.word_embeddings.weight");  // the dict's order
+}
+
+TEST(TorchCheckpoint, ReadsTheLegacyFormat) {
+  const TorchStateDict sd = read_torch_state_dict(kDir + "ernie_hf_legacy/pytorch_model.bin");
+  EXPECT_EQ(sd.format, TorchFileFormat::Legacy);
+  expect_reference(sd, "bert.", true);
+}
+
+TEST(TorchCheckpoint, FindsAStateDictNestedInATrainingCheckpoint) {
+  const TorchStateDict sd = read_torch_state_dict(kDir + "torch_nested.bin");
+  EXPECT_EQ(sd.nested_key, "state_dict");
+  ASSERT_EQ(sd.tensors.size(), 1u);
+  EXPECT_EQ(sd.tensors[0].array.dtype, DType::F64);
+  EXPECT_EQ(sd.tensors[0].array.shape, (std::vector<std::int64_t>{3, 2}));
+  EXPECT_EQ(sd.tensors[0].array.to_float(), (std::vector<float>{0, 3, 1, 4, 2, 5}));  // arange(6).reshape(2,3).t()
+}
+
+TEST(TorchCheckpoint, RefusesWhatIsNotAPlainStateDict) {
+  EXPECT_NE(error_of(kDir + "torch_deflated.bin").find("is compressed (deflate)"), std::string::npos);
+  const std::string evil = error_of(kDir + "torch_evil.bin");
+  EXPECT_NE(evil.find("global 'posix.system' is not allowed"), std::string::npos) << evil;
+  EXPECT_NE(evil.find("torch_evil.bin [archive/data.pkl]: byte "), std::string::npos) << evil;
+  EXPECT_NE(error_of(kDir + "torch_list.bin").find("the saved object is a list"), std::string::npos);
+  EXPECT_NE(error_of(kDir + "ernie_hf_zip/config.json").find("not a file written by torch.save"), std::string::npos);
+}
+
+TEST(TorchCheckpoint, ReportsDamagedLegacyFiles) {
+  const std::string good = read_file(kDir + "ernie_hf_legacy/pytorch_model.bin");
+  const fs::path dir = fs::temp_directory_path() / ("mvtag_torch_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "model.bin").string();
+  write_file_atomic(path, good.substr(0, good.size() - 10));
+  EXPECT_NE(error_of(path).find("truncated"), std::string::npos) << error_of(path);
+  write_file_atomic(path, good + "xyz");
+  EXPECT_NE(error_of(path).find("3 unexpected bytes after the last storage"), std::string::npos) << error_of(path);
+  write_file_atomic(path, good.substr(0, 200));
+  EXPECT_NE(error_of(path).find("model.bin"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(TorchCheckpoint, FeatureFilesKeepTheNumpyOnlyWhitelist) {
+  ZipReader zip(kDir + "ernie_hf_zip/pytorch_model.bin");
+  const std::string pkl = zip.read(*zip.find("pytorch_model/data.pkl"));
+  try {
+    parse_pickle(pkl, "data.pkl");
+    FAIL() << "a torch pickle parsed without PickleOptions::torch";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("global 'collections.OrderedDict' is not allowed"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TorchCheckpoint, RebuildsStridedViewsInCOrder) {
+  EXPECT_EQ(tensor_values(tensor_pickle(0, {2, 3}, {3, 1}, 6), 6), (std::vector<float>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(tensor_values(tensor_pickle(0, {3, 2}, {1, 3}, 6), 6), (std::vector<float>{0, 3, 1, 4, 2, 5}));  // .t()
+  EXPECT_EQ(tensor_values(tensor_pickle(2, {3}, {1}, 6), 6), (std::vector<float>{2, 3, 4}));                // a slice
+  EXPECT_EQ(tensor_values(tensor_pickle(1, {2, 2}, {3, 1}, 6), 6), (std::vector<float>{1, 2, 4, 5}));    // offset + rows
+  EXPECT_EQ(tensor_values(tensor_pickle(5, {}, {}, 6), 6), (std::vector<float>{5}));                        // 0-d
+  EXPECT_EQ(tensor_values(tensor_pickle(0, {0, 4}, {4, 1}, 0), 0), (std::vector<float>{}));                 // empty
+}
+
+TEST(TorchCheckpoint, RefusesViewsOutsideTheirStorage) {
+  EXPECT_NE(tensor_error(tensor_pickle(4, {3}, {1}, 6), 6).find("reads beyond the end of the storage"), std::string::npos);
+  EXPECT_NE(tensor_error(tensor_pickle(0, {2, 3}, {4, 1}, 6), 6).find("reads beyond the end of the storage"),
+            std::string::npos);
+  EXPECT_NE(tensor_error(tensor_pickle(0, {8}, {0}, 6), 6).find("more elements than the storage holds"), std::string::npos);
+  EXPECT_NE(tensor_error(tensor_pickle(0, {2, 3}, {3}, 6), 6).find("with 1 strides"), std::string::npos);
+  const std::string wrong_size = tensor_error(tensor_pickle(0, {2}, {1}, 7), 6);
+  EXPECT_NE(wrong_size.find("storage '0' holds 24 bytes, but its id says 7 float32 elements (28 bytes)"), std::string::npos)
+      << wrong_size;
+}
