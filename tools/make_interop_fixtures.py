@@ -32,7 +32,7 @@ ERNIE = {
     "hidden_size": 8, "initializer_range": 0.02, "max_position_embeddings": 12,
     "num_attention_heads": 2, "num_hidden_layers": 2, "type_vocab_size": 2, "vocab_size": 24,
 }
-INTERMEDIATE = 16
+INTERMEDIATE = 4 * ERNIE["hidden_size"]  # the original hard-codes 4 x hidden: its config has no key
 VOCAB = ["[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]"] + [chr(ord("a") + i) for i in range(19)]
 
 # The whole network of the checkpoint fixtures (our model.json keys).
