@@ -24,12 +24,12 @@ struct DemoOptions {
   int min_frames = 4;
   int max_frames = 12;
   // Standard deviation of the per-frame noise around the class prototypes; larger = harder.
-  double rgb_noise = 3.0;
-  double audio_noise = 2.5;
+  double rgb_noise = 1.5;
+  double audio_noise = 1.5;
   // Share of frames that show a random class instead of one of the video's labels.
-  double distractor_rate = 0.25;
+  double distractor_rate = 0.3;
   // Chance that a label does not show in the image (and, independently, the audio) features.
-  double hidden_label_rate = 0.2;
+  double hidden_label_rate = 0.25;
   // Chance that a title names each of its video's labels (the rest are filler characters).
   double title_keyword_rate = 0.45;
 };
