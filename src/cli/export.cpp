@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "config_options.h"
 #include "mvtag/checkpoint.h"
+#include "mvtag/error.h"
 #include "mvtag/export.h"
 
 namespace mvtag::cli {
@@ -20,13 +21,13 @@ Command add_export_command(CLI::App& root) {
   auto model = std::make_shared<std::string>("checkpoints/best");
   auto output = std::make_shared<std::string>();
   sub->add_option("--model", *model, "Checkpoint or model directory")->type_name("DIR")->capture_default_str()->group("Run");
-  sub->add_option("--output,-o,--save_inference_model", *output, "Directory to write")
+  sub->add_option("--output,-o,--save_inference_model", *output, "Directory to write (required)")
       ->type_name("DIR")
-      ->required()
       ->group("Run");
   return {sub, [options, model, output]() -> int {
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
+            if (output->empty()) throw_error(ErrorKind::Usage, "export needs --output DIR");
             const LoadedModel m = load_model_directory(*model, torch::kCPU);
             export_model(m, *output, {cfg.model.text_max_len, cfg.infer.threshold});
             std::cout << "exported " << *model << " to " << *output << "\n";
