@@ -21,5 +21,7 @@ Command add_infer_command(CLI::App& root);
 Command add_tokenize_command(CLI::App& root);
 Command add_inspect_command(CLI::App& root);
 Command add_demo_data_command(CLI::App& root);
+Command add_import_paddle_command(CLI::App& root);
+Command add_convert_ernie_command(CLI::App& root);
 
 }  // namespace mvtag::cli

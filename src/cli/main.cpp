@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
       mvtag::cli::add_export_command(app),   mvtag::cli::add_infer_command(app),
       mvtag::cli::add_tokenize_command(app), mvtag::cli::add_inspect_command(app),
       mvtag::cli::add_demo_data_command(app),
+      mvtag::cli::add_import_paddle_command(app),
+      mvtag::cli::add_convert_ernie_command(app),
   };
 
   try {
