@@ -3,7 +3,7 @@
 // backward with ERNIE frozen, plain SGD update). Prints ms per batch, videos/s and peak RSS.
 //
 //   mvtag_bench_model [--threads N] [--batch 64] [--frames 40] [--audio-frames 20] [--title 30]
-//                     [--iters 3] [--show-config]
+//                     [--iters 3] [--show-config] [--breakdown]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +15,7 @@
 #include <ATen/Version.h>
 #include <torch/torch.h>
 
+#include "mvtag/blas.h"
 #include "mvtag/model.h"
 #include "mvtag/runtime.h"
 
@@ -25,6 +26,7 @@ struct Options {
   std::int64_t batch = 64, frames = 40, audio_frames = 20, title = 30;
   int iters = 3;
   bool show_config = false;
+  bool breakdown = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -45,6 +47,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--title") o.title = next();
     else if (a == "--iters") o.iters = static_cast<int>(next());
     else if (a == "--show-config") o.show_config = true;
+    else if (a == "--breakdown") o.breakdown = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       std::exit(2);
@@ -94,12 +97,37 @@ void report(const char* what, double ms, std::int64_t batch) {
   std::printf("%-28s %9.1f ms/batch  %8.1f videos/s\n", what, ms, 1000.0 * batch / ms);
 }
 
+// Where the eval forward spends its time, stage by stage.
+void breakdown(mvtag::VideoTagNet& net, const mvtag::NetInput& in, int iters) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor encoded, text, image_states, audio_states;
+  const auto stage = [&](const char* what, const std::function<void()>& run) {
+    std::printf("  %-26s %9.1f ms\n", what, time_ms(iters, run));
+  };
+  stage("ERNIE", [&] { encoded = net->ernie(in.text_ids, in.text_len); });
+  stage("TextCNN", [&] { text = net->textcnn(encoded, in.text_len) * 0.5; });
+  torch::Tensor fwd_gates, bwd_gates;
+  stage("image projections", [&] {
+    fwd_gates = net->image->fwd_proj(in.rgb) + net->image->fwd_lstm->bias;
+    bwd_gates = net->image->bwd_proj(in.rgb) + net->image->bwd_lstm->bias;
+  });
+  stage("image LSTM recurrences", [&] {
+    image_states = torch::cat({net->image->fwd_lstm->forward_gates(fwd_gates, in.rgb_len),
+                               net->image->bwd_lstm->forward_gates(bwd_gates, in.rgb_len)}, 2) * 0.5;
+  });
+  stage("image attention pooling", [&] { net->image->attention(image_states, in.rgb_len, text); });
+  stage("audio projections + LSTMs", [&] { audio_states = net->audio->encode(in.audio, in.audio_len) * 0.5; });
+  stage("audio attention pooling", [&] { net->audio->attention(audio_states, in.audio_len, text); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  const std::string blas = mvtag::ensure_fast_blas();
   const int threads = mvtag::configure_threads(o.threads);
   if (o.show_config) std::printf("%s\n", at::show_config().c_str());
+  std::printf("BLAS: %s\n", blas.c_str());
   std::printf("LibTorch %s, intra-op threads %d, batch %ld, %ld image / %ld audio frames, %ld-token titles\n",
               TORCH_VERSION, threads, static_cast<long>(o.batch), static_cast<long>(o.frames),
               static_cast<long>(o.audio_frames), static_cast<long>(o.title));
@@ -118,6 +146,7 @@ int main(int argc, char** argv) {
     net->forward(input);
   });
   report("eval forward (no grad)", eval_ms, o.batch);
+  if (o.breakdown) breakdown(net, input, o.iters);
 
   net->train();
   const auto params = net->trainable_parameters();
