@@ -282,21 +282,24 @@ PretrainedErnie read_pretrained_ernie(const std::string& dir) {
   const std::string mvtag_weights = join(dir, "ernie.safetensors");
   const std::string paddle_probe = first_existing(dir, {"word_embedding", "encoder_layer_0_multi_head_att_query_fc.w_0"});
   const std::string hf_weights = first_existing(dir, {"model.safetensors", "pytorch_model.bin"});
+  std::string probes;
   if (path_exists(mvtag_weights)) {
     out.format = "mvtag";
     out.source = mvtag_weights;
+    probes = "ernie.safetensors found";
   } else if (!paddle_probe.empty()) {
     out.format = "paddle";
     out.source = dir;
+    probes = "no ernie.safetensors; Paddle parameter files found";
   } else if (!hf_weights.empty()) {
     out.format = "huggingface";
     out.source = hf_weights;
+    probes = "no ernie.safetensors, no Paddle parameter files; " + hf_weights.substr(hf_weights.rfind('/') + 1) + " found";
   } else {
     out.format = "none";
+    probes = "no ernie.safetensors, no Paddle parameter files, no model.safetensors or pytorch_model.bin";
   }
-  spdlog::debug("ERNIE directory {}: checked ernie.safetensors, then Paddle parameter files (word_embedding, ...), then "
-                "model.safetensors / pytorch_model.bin: {}",
-                dir, out.format);
+  spdlog::info("ERNIE directory {}: {}", dir, probes);
 
   const bool hf = out.format == "huggingface";
   out.config_path = hf ? first_existing(dir, {"config.json", "ernie_config.json"})
