@@ -7,7 +7,8 @@
 
 namespace mvtag {
 
-// Sets LibTorch's intra-op threads (0 = all cores) and a single inter-op thread.
+// Makes sure OpenBLAS uses the CPU's fast kernels (ensure_fast_blas), then sets LibTorch's
+// intra-op threads (0 = all cores) and a single inter-op thread.
 // Returns the number of intra-op threads now in use.
 int configure_threads(int requested);
 

@@ -56,7 +56,7 @@ std::string ensure_fast_blas() {
   quit();
   init();
   const std::string now = corename();
-  spdlog::info("OpenBLAS did not recognise this CPU ({} kernels); switched to {}", found, now);
+  spdlog::debug("OpenBLAS did not recognise this CPU ({} kernels); switched to {}", found, now);
   return "OpenBLAS, core " + now + " (was " + found + ")";
 }
 

@@ -1,16 +1,21 @@
 #include "mvtag/runtime.h"
 
+#include <string>
 #include <thread>
 
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 
+#include "mvtag/blas.h"
 #include "mvtag/error.h"
 
 namespace mvtag {
 
 int configure_threads(int requested) {
+  // Before any matrix product: OpenBLAS may have picked its slow generic kernels (see blas.h).
+  static const std::string blas = ensure_fast_blas();
+  spdlog::debug("BLAS: {}", blas);
   int n = requested;
   if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
