@@ -19,22 +19,31 @@ Command add_demo_data_command(CLI::App& root) {
       ".pkl features) plus a tiny random ERNIE; conf/demo.txt trains on it.");
   auto opt = std::make_shared<DemoOptions>();
   auto out = std::make_shared<std::string>("demo_data");
+  auto ernie_size = std::make_shared<std::string>("tiny");
   sub->add_option("--output,-o", *out, "Directory to write")->capture_default_str();
   sub->add_option("--seed", opt->seed, "Random seed (the same seed gives the same files)")->capture_default_str();
   sub->add_option("--train", opt->train_videos, "Training videos")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--val", opt->val_videos, "Validation videos")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--rgb-dim", opt->rgb_dim, "Image feature width")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--audio-dim", opt->audio_dim, "Audio feature width")->capture_default_str()->check(CLI::PositiveNumber);
-  return {sub, [opt, out]() -> int {
+  sub->add_option("--min-frames", opt->min_frames, "Fewest image frames per video")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--max-frames", opt->max_frames, "Most image frames per video")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--ernie", *ernie_size,
+                  "Size of the random encoder: tiny (2 layers of 64, for the demo) or base (ERNIE 1.0 base: "
+                  "12 layers of 768, 18000 rows; for benchmarks at the original's sizes)")
+      ->check(CLI::IsMember({"tiny", "base"}))
+      ->capture_default_str();
+  return {sub, [opt, out, ernie_size]() -> int {
             spdlog::info("writing the demo data set to {} ...", *out);
             const DemoSummary s = write_demo_data(*out, *opt);
             torch::manual_seed(opt->seed);
-            Ernie ernie(s.ernie);
+            // ErnieConfig's defaults are ERNIE 1.0 base; the demo vocabulary fits in its 18000 rows.
+            Ernie ernie(*ernie_size == "base" ? ErnieConfig{} : s.ernie);
             save_ernie_directory(*ernie, *out + "/ernie");
             spdlog::info("demo data: {} classes, {} train and {} validation videos ({:.2f} labels per video, {} with "
                          "empty audio), vocabulary of {} tokens, ERNIE {}x{} in {}/ernie",
                          s.classes, s.train_videos, s.val_videos, s.mean_labels, s.empty_audio, s.vocab_size,
-                         s.ernie.num_hidden_layers, s.ernie.hidden_size, *out);
+                         ernie->config().num_hidden_layers, ernie->config().hidden_size, *out);
             return 0;
           }};
 }

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "config_options.h"
 #include "device.h"
+#include "model_check.h"
 #include "mvtag/checkpoint.h"
 #include "mvtag/dataset.h"
 #include "mvtag/export.h"
@@ -75,6 +76,7 @@ Command add_eval_command(CLI::App& root) {
             }
             const torch::Device device = resolve_device(cfg, args->device);
             LoadedModel model = load_model_directory(args->model, device);
+            warn_on_config_mismatch(cfg, model.net->config(), args->model);
             if (!args->save_inference_model.empty()) {
               export_model(model, args->save_inference_model, {cfg.model.text_max_len, cfg.infer.threshold});
               spdlog::info("inference model written to {}", args->save_inference_model);

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "config_options.h"
 #include "device.h"
+#include "model_check.h"
 #include "mvtag/checkpoint.h"
 #include "mvtag/dataset.h"
 #include "mvtag/export.h"
@@ -58,6 +59,7 @@ Command add_infer_command(CLI::App& root) {
             if (options->dump_requested()) return print_config(cfg);
             const torch::Device device = resolve_device(cfg, args->device);
             LoadedModel model = load_model_directory(args->model, device);
+            warn_on_config_mismatch(cfg, model.net->config(), args->model);
             const bool exported = path_exists(args->model + "/" + kInferenceFile);
             const InferenceSettings settings =
                 exported ? read_inference_settings(args->model)

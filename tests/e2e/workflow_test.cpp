@@ -178,6 +178,16 @@ TEST_F(Workflow, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
   EXPECT_EQ(read_file(path("straight/last/optimizer.safetensors")), read_file(path("split/last/optimizer.safetensors")));
 }
 
+TEST_F(Workflow, AConfThatDescribesAnotherNetworkIsWarnedAbout) {
+  CliResult r = mvtag("train --conf conf.txt --save_dir mismatch --epoch_num 1 --valid_interval 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = mvtag("export --conf conf.txt --model mismatch/last --output mismatch_model --set MODEL.lstm_size_img=7");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "lstm_size_img = 7, but the model in mismatch/last has 6; using the model's")) << r.err;
+  r = mvtag("export --conf conf.txt --model mismatch/last --output mismatch_model");
+  EXPECT_FALSE(contains(r.err, "using the model's")) << r.err;
+}
+
 TEST_F(Workflow, MissingModelIsARunTimeErrorNamingIt) {
   const CliResult r = mvtag("eval --conf conf.txt --model no/such/model");
   EXPECT_EQ(r.exit_code, 1);

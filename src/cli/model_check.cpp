@@ -1,0 +1,28 @@
+#include "model_check.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "mvtag/error.h"
+#include "mvtag/trainer.h"
+
+namespace mvtag::cli {
+
+void warn_on_config_mismatch(const Config& cfg, const NetConfig& model, const std::string& dir) {
+  NetConfig described;
+  try {
+    described = net_config_from(cfg, model.ernie);
+  } catch (const Error& e) {
+    spdlog::warn("{} does not describe a valid network ({}); using {}'s", cfg.source, e.what(), dir);
+    return;
+  }
+  const nlohmann::json want = net_config_to_json(described), have = net_config_to_json(model);
+  for (auto it = have.begin(); it != have.end(); ++it) {
+    if (it.key() != "ernie" && want.contains(it.key()) && want.at(it.key()) != it.value()) {
+      spdlog::warn("{} gives {} = {}, but the model in {} has {}; using the model's", cfg.source, it.key(),
+                   want.at(it.key()).dump(), dir, it.value().dump());
+    }
+  }
+}
+
+}  // namespace mvtag::cli

@@ -1,0 +1,15 @@
+// eval, export and infer take the network from the model directory; the configuration's MODEL
+// section should describe the same network. Differences are warned about, never silently ignored.
+#pragma once
+
+#include <string>
+
+#include "mvtag/config.h"
+#include "mvtag/net_config.h"
+
+namespace mvtag::cli {
+
+// Logs a warning per key where `cfg` describes another network than `model` (loaded from `dir`).
+void warn_on_config_mismatch(const Config& cfg, const NetConfig& model, const std::string& dir);
+
+}  // namespace mvtag::cli
