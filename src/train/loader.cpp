@@ -1,7 +1,6 @@
 #include "mvtag/loader.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -28,6 +27,15 @@ std::uint64_t bounded(std::uint64_t& state, std::uint64_t bound) {
   return x % bound;
 }
 
+// A tensor that owns `values` without copying them. The loader threads build batches with plain
+// vectors and wrap them here, so they never run an ATen kernel: those would start OpenMP teams of
+// their own on each worker thread and fight the model's threads for the cores.
+template <typename T>
+torch::Tensor owning_tensor(std::vector<T>&& values, std::vector<std::int64_t> sizes, torch::ScalarType type) {
+  auto* heap = new std::vector<T>(std::move(values));
+  return torch::from_blob(heap->data(), sizes, [heap](void*) { delete heap; }, torch::TensorOptions().dtype(type));
+}
+
 torch::Tensor pad_features(const std::vector<Sample>& samples, bool rgb, torch::Tensor& lengths) {
   const std::int64_t b = static_cast<std::int64_t>(samples.size());
   std::int64_t t_max = 1, width = -1;
@@ -41,16 +49,15 @@ torch::Tensor pad_features(const std::vector<Sample>& samples, bool rgb, torch::
     width = m.cols;
   }
   width = std::max<std::int64_t>(width, 0);
-  torch::Tensor out = torch::zeros({b, t_max, width}, torch::kFloat32);
-  lengths = torch::empty({b}, torch::kInt64);
-  float* dst = out.data_ptr<float>();
-  auto* len = lengths.data_ptr<std::int64_t>();
+  std::vector<float> out(static_cast<std::size_t>(b * t_max * width), 0.0f);
+  std::vector<std::int64_t> len(static_cast<std::size_t>(b));
   for (std::int64_t i = 0; i < b; ++i) {
     const FeatureMatrix& m = rgb ? samples[i].rgb : samples[i].audio;
-    std::memcpy(dst + i * t_max * width, m.data.data(), m.data.size() * sizeof(float));
+    std::copy(m.data.begin(), m.data.end(), out.begin() + i * t_max * width);
     len[i] = m.rows;
   }
-  return out;
+  lengths = owning_tensor(std::move(len), {b}, torch::kInt64);
+  return owning_tensor(std::move(out), {b, t_max, width}, torch::kFloat32);
 }
 
 }  // namespace
@@ -76,21 +83,21 @@ Batch collate(std::vector<Sample> samples, int num_classes, std::int64_t pad_id)
 
   std::int64_t l_max = 1;
   for (const auto& s : samples) l_max = std::max<std::int64_t>(l_max, static_cast<std::int64_t>(s.text.length()));
-  batch.input.text_ids = torch::full({b, l_max}, pad_id, torch::kInt64);
-  batch.input.text_len = torch::empty({b}, torch::kInt64);
-  batch.labels = torch::zeros({b, num_classes}, torch::kFloat32);
-  auto* ids = batch.input.text_ids.data_ptr<std::int64_t>();
-  auto* tlen = batch.input.text_len.data_ptr<std::int64_t>();
-  float* labels = batch.labels.data_ptr<float>();
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(b * l_max), pad_id);
+  std::vector<std::int64_t> tlen(static_cast<std::size_t>(b));
+  std::vector<float> labels(static_cast<std::size_t>(b * num_classes), 0.0f);
   for (std::int64_t i = 0; i < b; ++i) {
     Sample& s = samples[i];
-    std::copy(s.text.token_ids.begin(), s.text.token_ids.end(), ids + i * l_max);
+    std::copy(s.text.token_ids.begin(), s.text.token_ids.end(), ids.begin() + i * l_max);
     tlen[i] = static_cast<std::int64_t>(s.text.length());
     for (int c : s.labels) labels[i * num_classes + c] = 1.0f;
     batch.indices.push_back(s.index);
     batch.names.push_back(std::move(s.name));
     batch.video_ids.push_back(std::move(s.video_id));
   }
+  batch.input.text_ids = owning_tensor(std::move(ids), {b, l_max}, torch::kInt64);
+  batch.input.text_len = owning_tensor(std::move(tlen), {b}, torch::kInt64);
+  batch.labels = owning_tensor(std::move(labels), {b, num_classes}, torch::kFloat32);
   return batch;
 }
 
