@@ -10,6 +10,7 @@
 #include <string>
 
 #include "mvtag/io.h"
+#include "test_util.h"
 
 namespace mvtag::test {
 
@@ -17,30 +18,6 @@ struct CliResult {
   int exit_code = -1;
   std::string out;
   std::string err;
-};
-
-// A fresh directory under /tmp, removed with everything in it when the object goes.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag = "e2e") {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("mvtag_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string path() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
 };
 
 // Runs `mvtag <args>` (shell syntax) with `dir` as the working directory.
@@ -63,10 +40,6 @@ inline CliResult run_mvtag(const std::string& args, const std::string& dir = MVT
     std::filesystem::remove(err_file);
   }
   return r;
-}
-
-inline bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace mvtag::test

@@ -1,8 +1,6 @@
 // mvtag inspect through the real binary: JSON Lines on stdout, errors on stderr, exit codes,
 // and malicious pickles refused without running anything.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -10,36 +8,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/io.h"
+#include "cli_runner.h"
+
+using mvtag::test::CliResult;
+using mvtag::test::contains;
+using mvtag::test::run_mvtag;
 
 namespace {
 
 const std::string kDir = std::string(MVTAG_FIXTURES) + "/pickle/";
 const char* kPwned = "/tmp/mvtag_pwned";  // what the malicious fixtures would create
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `mvtag inspect <args>` (shell syntax), keeping stdout and stderr apart.
-Result inspect(const std::string& args) {
-  const std::string err_file =
-      (std::filesystem::temp_directory_path() / ("mvtag_inspect_err_" + std::to_string(::getpid()))).string();
-  const std::string command = "'" MVTAG_BINARY "' inspect " + args + " 2>'" + err_file + "'";
-  Result r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = mvtag::read_file(err_file);
-  std::filesystem::remove(err_file);
-  return r;
-}
+// Runs `mvtag inspect <args>` (shell syntax).
+CliResult inspect(const std::string& args) { return run_mvtag("inspect " + args); }
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;
@@ -48,12 +29,10 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
   return out;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 }  // namespace
 
 TEST(InspectCli, DescribesAFeatureFileAsJson) {
-  const Result r = inspect("'" + kDir + "features_py2_proto2.pkl'");
+  const CliResult r = inspect("'" + kDir + "features_py2_proto2.pkl'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 1u) << r.out;
@@ -69,7 +48,7 @@ TEST(InspectCli, DescribesAFeatureFileAsJson) {
 }
 
 TEST(InspectCli, PrintsLeadingValuesAndAnyPickle) {
-  const Result r = inspect("--values 3 '" + kDir + "features_py3_proto4.pkl' '" + kDir + "misc_py3_proto5.pkl'");
+  const CliResult r = inspect("--values 3 '" + kDir + "features_py3_proto4.pkl' '" + kDir + "misc_py3_proto5.pkl'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
@@ -86,7 +65,7 @@ TEST(InspectCli, PrintsLeadingValuesAndAnyPickle) {
 }
 
 TEST(InspectCli, EmptyAudioSummaryShowsTheTenZeroRows) {
-  const Result r = inspect("'" + kDir + "features_empty_audio_2d.pkl'");
+  const CliResult r = inspect("'" + kDir + "features_empty_audio_2d.pkl'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = json_lines(r.out).at(0);
   EXPECT_EQ(j["value"]["feature"]["audio_pkl"]["shape"], (nlohmann::json{0, 128}));
@@ -99,7 +78,7 @@ TEST(InspectCli, RefusesMaliciousFilesRunsNothingAndGoesOn) {
   for (const auto& [file, global] : {std::pair<std::string, std::string>{"evil_os_system_proto0.pkl", "os.system"},
                                      {"evil_eval_proto4.pkl", "builtins.eval"},
                                      {"evil_popen_proto5.pkl", "subprocess.Popen"}}) {
-    const Result r = inspect("'" + kDir + file + "' '" + kDir + "features_py3_proto2.pkl'");
+    const CliResult r = inspect("'" + kDir + file + "' '" + kDir + "features_py3_proto2.pkl'");
     EXPECT_EQ(r.exit_code, 1) << file;
     EXPECT_TRUE(contains(r.err, kDir + file)) << r.err;
     EXPECT_TRUE(contains(r.err, "'" + global + "' is not allowed")) << r.err;
@@ -111,7 +90,7 @@ TEST(InspectCli, RefusesMaliciousFilesRunsNothingAndGoesOn) {
 }
 
 TEST(InspectCli, UnreadableAndInvalidFilesExitOne) {
-  Result r = inspect("'" + kDir + "no_such.pkl'");
+  CliResult r = inspect("'" + kDir + "no_such.pkl'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(r.out.empty()) << r.out;
   EXPECT_TRUE(contains(r.err, kDir + "no_such.pkl")) << r.err;
@@ -132,7 +111,7 @@ TEST(InspectCli, UnreadableAndInvalidFilesExitOne) {
 }
 
 TEST(InspectCli, ReadsStandardInput) {
-  const Result r = inspect("- < '" + kDir + "features_int_id.pkl'");
+  const CliResult r = inspect("- < '" + kDir + "features_int_id.pkl'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json_lines(r.out).at(0)["summary"]["video_id"], "12345");
 }

@@ -1,49 +1,28 @@
 // Weights from elsewhere through the binary: mvtag import-paddle on an original-style combined
 // checkpoint, then infer on the result; convert-ernie; training from a HuggingFace ERNIE.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <random>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.h"
 #include "mvtag/io.h"
 #include "mvtag/paddle_import.h"
 #include "mvtag/paddle_names.h"
 #include "mvtag/pretrained_ernie.h"
 
 using namespace mvtag;
+using mvtag::test::CliResult;
+using mvtag::test::contains;
+using mvtag::test::run_mvtag;
+using mvtag::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::string kInterop = std::string(MVTAG_FIXTURES) + "/interop/";
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliRun mvtag_in(const std::string& dir, const std::string& args) {
-  const std::string err_file = dir + "/stderr.txt";
-  const std::string command = "cd '" + dir + "' && '" MVTAG_BINARY "' " + args + " 2>'" + err_file + "'";
-  CliRun r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return r;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = path_exists(err_file) ? read_file(err_file) : "";
-  return r;
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string conf_text(const std::string& ernie_dir) {
   return "[MODEL]\n"
@@ -100,29 +79,30 @@ std::vector<NamedArray> random_network(const NetConfig& c) {
 class InteropCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string((fs::temp_directory_path() / ("mvtag_interop_cli_" + std::to_string(::getpid()))).string());
-    fs::remove_all(*dir_);
-    fs::create_directories(*dir_ + "/ckpt");
-    const CliRun r = mvtag_in(*dir_, "demo-data -o data --train 8 --val 4 --rgb-dim 6 --audio-dim 5 --seed 2");
+    dir_ = new TempDir("interop_cli");
+    fs::create_directories(dir() + "/ckpt");
+    const CliResult r = run_mvtag("demo-data -o data --train 8 --val 4 --rgb-dim 6 --audio-dim 5 --seed 2", dir());
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    write_file_atomic(*dir_ + "/conf.txt", conf_text(kInterop + "ernie_paddle/"));
-    export_paddle_params(*dir_ + "/ckpt/param", conf_network(), random_network(conf_network()));
+    dir_->write("conf.txt", conf_text(kInterop + "ernie_paddle/"));
+    export_paddle_params(dir() + "/ckpt/param", conf_network(), random_network(conf_network()));
   }
   static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
     delete dir_;
+    dir_ = nullptr;
   }
-  static const std::string& dir() { return *dir_; }
+  static std::string dir() { return dir_->path(); }
+  // Runs `mvtag <args>` in the suite's directory.
+  static CliResult mvtag_in(const std::string& args) { return run_mvtag(args, dir()); }
 
  private:
-  static std::string* dir_;
+  static TempDir* dir_;
 };
-std::string* InteropCli::dir_ = nullptr;
+TempDir* InteropCli::dir_ = nullptr;
 
 }  // namespace
 
 TEST_F(InteropCli, ImportPaddleThenInfer) {
-  const CliRun r = mvtag_in(dir(), "import-paddle --checkpoint ckpt --conf conf.txt --output imported");
+  const CliResult r = mvtag_in("import-paddle --checkpoint ckpt --conf conf.txt --output imported");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "imported ckpt/param (71 tensors, lstm_pool_mode text_guide) into imported")) << r.out;
   for (const char* f : {"model.safetensors", "model.json", "vocab.txt", "class.txt"}) {
@@ -138,7 +118,7 @@ TEST_F(InteropCli, ImportPaddleThenInfer) {
   }
   EXPECT_EQ(read_file(dir() + "/imported/vocab.txt"), read_file(kInterop + "ernie_paddle/vocab.txt"));
 
-  const CliRun infer = mvtag_in(dir(), "infer --model imported --conf conf.txt --output out.json --threshold 0");
+  const CliResult infer = mvtag_in("infer --model imported --conf conf.txt --output out.json --threshold 0");
   ASSERT_EQ(infer.exit_code, 0) << infer.err;
   const nlohmann::json out = nlohmann::json::parse(read_file(dir() + "/out.json"));
   ASSERT_EQ(out.size(), 4u);
@@ -149,30 +129,30 @@ TEST_F(InteropCli, ABadCheckpointFailsNamingTheTensor) {
   const std::string good = read_file(dir() + "/ckpt/param");
   fs::create_directories(dir() + "/cut");
   write_file_atomic(dir() + "/cut/param", good.substr(0, good.size() - 100));
-  const CliRun cut = mvtag_in(dir(), "import-paddle --checkpoint cut/param --conf conf.txt --output bad");
+  const CliResult cut = mvtag_in("import-paddle --checkpoint cut/param --conf conf.txt --output bad");
   EXPECT_EQ(cut.exit_code, 1);
   EXPECT_TRUE(contains(cut.err, "tensor 'word_embedding'")) << cut.err;
   EXPECT_TRUE(contains(cut.err, "truncated")) << cut.err;
   EXPECT_FALSE(path_exists(dir() + "/bad"));
 
-  const CliRun mode = mvtag_in(dir(), "import-paddle --checkpoint ckpt --conf conf.txt --set MODEL.lstm_pool_mode=self "
-                                   "--output bad");
+  const CliResult mode = mvtag_in("import-paddle --checkpoint ckpt --conf conf.txt --set MODEL.lstm_pool_mode=self "
+                                  "--output bad");
   EXPECT_EQ(mode.exit_code, 1);
   EXPECT_TRUE(contains(mode.err, "ckpt/param: tensor #35 at byte ")) << mode.err;
   EXPECT_TRUE(contains(mode.err, "expected fc_14.b_0 [1], found [8] — is lstm_pool_mode right?")) << mode.err;
   EXPECT_FALSE(path_exists(dir() + "/bad"));
 
-  const CliRun missing = mvtag_in(dir(), "import-paddle --checkpoint data --conf conf.txt --output bad");
+  const CliResult missing = mvtag_in("import-paddle --checkpoint data --conf conf.txt --output bad");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(contains(missing.err, "holds neither 'param'")) << missing.err;
 
-  const CliRun usage = mvtag_in(dir(), "import-paddle --conf conf.txt --output bad");
+  const CliResult usage = mvtag_in("import-paddle --conf conf.txt --output bad");
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_TRUE(contains(usage.err + usage.out, "--checkpoint is required")) << usage.err;
 }
 
 TEST_F(InteropCli, ConvertErnieWritesOurFormat) {
-  const CliRun r = mvtag_in(dir(), "convert-ernie --input '" + kInterop + "ernie_hf_zip' --output ernie_ours");
+  const CliResult r = mvtag_in("convert-ernie --input '" + kInterop + "ernie_hf_zip' --output ernie_ours");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "converted the huggingface ERNIE")) << r.out;
   EXPECT_TRUE(contains(r.err, "no ernie.safetensors, no Paddle parameter files; pytorch_model.bin found")) << r.err;
@@ -186,14 +166,14 @@ TEST_F(InteropCli, ConvertErnieWritesOurFormat) {
     EXPECT_EQ(ours.weights.tensors[i].array.data, paddle.weights.tensors[i].array.data) << ours.weights.tensors[i].name;
   }
 
-  const CliRun none = mvtag_in(dir(), "convert-ernie --input data/feature_files --output x");
+  const CliResult none = mvtag_in("convert-ernie --input data/feature_files --output x");
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_TRUE(contains(none.err, "vocab.txt is missing")) << none.err;
 }
 
 TEST_F(InteropCli, TrainsFromAHuggingFaceErnie) {
   write_file_atomic(dir() + "/conf_hf.txt", conf_text(kInterop + "ernie_hf_legacy/"));
-  const CliRun r = mvtag_in(dir(), "train --conf conf_hf.txt --max-steps 1 --save_dir runs_hf --valid_interval 0");
+  const CliResult r = mvtag_in("train --conf conf_hf.txt --max-steps 1 --save_dir runs_hf --valid_interval 0");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.err, "ERNIE weights: HuggingFace directory")) << r.err;
   EXPECT_TRUE(contains(r.err, "torch.save legacy format, prefix 'bert.'")) << r.err;
@@ -201,11 +181,11 @@ TEST_F(InteropCli, TrainsFromAHuggingFaceErnie) {
 }
 
 TEST_F(InteropCli, HelpTeachesTheVerbs) {
-  const CliRun help = mvtag_in(dir(), "import-paddle --help");
+  const CliResult help = mvtag_in("import-paddle --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_TRUE(contains(help.out, "checkpoints_save/param")) << help.out;
   EXPECT_TRUE(contains(help.out, "--ernie-config")) << help.out;
-  const CliRun convert = mvtag_in(dir(), "convert-ernie --help");
+  const CliResult convert = mvtag_in("convert-ernie --help");
   EXPECT_EQ(convert.exit_code, 0);
   EXPECT_TRUE(contains(convert.out, "pytorch_model.bin")) << convert.out;
 }

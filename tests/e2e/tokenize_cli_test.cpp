@@ -1,10 +1,6 @@
 // `mvtag tokenize` end to end: the binary, the fixture vocab and the Python-made goldens.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -12,28 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
-namespace fs = std::filesystem;
+#include "cli_runner.h"
+
+using mvtag::test::CliResult;
+using mvtag::test::run_mvtag;
+using mvtag::test::TempDir;
 
 namespace {
 
 const std::string kVocab = std::string(MVTAG_FIXTURES) + "/tokenizer/vocab.txt";
-
-struct Result {
-  int exit_code = -1;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  Result r;
-  const std::string cmd = std::string("'") + MVTAG_BINARY + "' " + args;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> lines;
@@ -58,17 +41,7 @@ std::map<std::pair<std::string, std::size_t>, nlohmann::json> goldens() {
 
 class TokenizeCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mvtag_tokenize_cli_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& content) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
-  }
-  fs::path dir_;
+  TempDir dir_{"tokenize_cli"};
 };
 
 const char* const kReadme = "叮叮来自肖宇梁肖宇梁rainco的特别起床铃声";
@@ -80,9 +53,9 @@ TEST_F(TokenizeCli, MatchesTheGoldensLineByLine) {
                                            "[CLS] 标题 [SEP] [UNK] [MASK]"};
   std::string input;
   for (const auto& t : titles) input += t + "\n";
-  const Result r = run("tokenize --vocab '" + kVocab + "' --input '" + write("titles.txt", input) + "'");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto lines = json_lines(r.output);
+  const CliResult r = run_mvtag("tokenize --vocab '" + kVocab + "' --input '" + dir_.write("titles.txt", input) + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), titles.size());
   const auto golden = goldens();
   for (std::size_t i = 0; i < titles.size(); ++i) {
@@ -93,16 +66,16 @@ TEST_F(TokenizeCli, MatchesTheGoldensLineByLine) {
     EXPECT_EQ(lines[i].at("length"), g.at("length"));
   }
   // Keys in the documented order.
-  EXPECT_EQ(r.output.rfind("{\"title\":", 0), 0u);
-  EXPECT_NE(r.output.find("\"tokens\":[\"[CLS]\",\"叮\""), std::string::npos);
+  EXPECT_EQ(r.out.rfind("{\"title\":", 0), 0u);
+  EXPECT_NE(r.out.find("\"tokens\":[\"[CLS]\",\"叮\""), std::string::npos);
 }
 
 TEST_F(TokenizeCli, ReadsStandardInputAndHonoursMaxLen) {
-  const std::string file = write("titles.txt", std::string(kReadme) + "\r\nhello world\n");
+  const std::string file = dir_.write("titles.txt", std::string(kReadme) + "\r\nhello world\n");
   for (const std::string& source : {"< '" + file + "'", "- < '" + file + "'", "--input - < '" + file + "'"}) {
-    const Result r = run("tokenize --vocab '" + kVocab + "' --max-len 8 " + source);
-    ASSERT_EQ(r.exit_code, 0) << source << ": " << r.output;
-    const auto lines = json_lines(r.output);
+    const CliResult r = run_mvtag("tokenize --vocab '" + kVocab + "' --max-len 8 " + source);
+    ASSERT_EQ(r.exit_code, 0) << source << ": " << r.err;
+    const auto lines = json_lines(r.out);
     ASSERT_EQ(lines.size(), 2u);
     const auto golden = goldens();
     EXPECT_EQ(lines[0].at("title"), kReadme);  // the CR of a CRLF line is not part of the title
@@ -113,48 +86,51 @@ TEST_F(TokenizeCli, ReadsStandardInputAndHonoursMaxLen) {
 }
 
 TEST_F(TokenizeCli, NoSpecialLeavesOutClsAndSep) {
-  const Result r = run("tokenize --vocab '" + kVocab + "' --max-len 4 --no-special '" +
-                       write("t.txt", "hello world abc\n") + "'");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto lines = json_lines(r.output);
+  const CliResult r = run_mvtag("tokenize --vocab '" + kVocab + "' --max-len 4 --no-special '" +
+                                dir_.write("t.txt", "hello world abc\n") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].at("tokens"), nlohmann::json({"hello", "world"}));
   EXPECT_EQ(lines[0].at("length"), 2);
 }
 
 TEST_F(TokenizeCli, InvalidUtf8TitlesGiveValidJson) {
-  const Result r = run("tokenize --vocab '" + kVocab + "' '" + write("t.txt", "ab\xFF\xC0" "cd \xE5\xA5\xBD\xE7\x9C\n") + "'");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto lines = json_lines(r.output);  // parse() throws on invalid UTF-8
+  const std::string titles = dir_.write("t.txt", "ab\xFF\xC0" "cd \xE5\xA5\xBD\xE7\x9C\n");
+  const CliResult r = run_mvtag("tokenize --vocab '" + kVocab + "' '" + titles + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = json_lines(r.out);  // parse() throws on invalid UTF-8
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].at("title"), "ab\xEF\xBF\xBD\xEF\xBF\xBD" "cd \xE5\xA5\xBD\xEF\xBF\xBD");
   EXPECT_EQ(lines[0].at("tokens"), nlohmann::json({"[CLS]", "abc", "##d", "好", "[SEP]"}));
 }
 
 TEST_F(TokenizeCli, MissingVocabIsARunTimeErrorNamingTheFile) {
-  const std::string missing = (dir_ / "no-such-vocab.txt").string();
-  const Result r = run("tokenize --vocab '" + missing + "' '" + write("t.txt", "x\n") + "' 2>&1");
+  const std::string missing = dir_.file("no-such-vocab.txt");
+  const CliResult r = run_mvtag("tokenize --vocab '" + missing + "' '" + dir_.write("t.txt", "x\n") + "'");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find(missing + ": cannot open for reading"), std::string::npos) << r.output;
+  EXPECT_NE(r.err.find(missing + ": cannot open for reading"), std::string::npos) << r.err;
 }
 
 TEST_F(TokenizeCli, MissingInputIsARunTimeErrorNamingTheFile) {
-  const std::string missing = (dir_ / "no-such-titles.txt").string();
-  const Result r = run("tokenize --vocab '" + kVocab + "' --input '" + missing + "' 2>&1");
+  const std::string missing = dir_.file("no-such-titles.txt");
+  const CliResult r = run_mvtag("tokenize --vocab '" + kVocab + "' --input '" + missing + "'");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find(missing + ": cannot open for reading"), std::string::npos) << r.output;
+  EXPECT_NE(r.err.find(missing + ": cannot open for reading"), std::string::npos) << r.err;
 }
 
 TEST_F(TokenizeCli, BadVocabNamesTheTokenOrLine) {
-  const Result no_cls = run("tokenize --vocab '" + write("v1.txt", "[PAD]\n[SEP]\n[UNK]\n") + "' < /dev/null 2>&1");
+  const CliResult no_cls =
+      run_mvtag("tokenize --vocab '" + dir_.write("v1.txt", "[PAD]\n[SEP]\n[UNK]\n") + "' < /dev/null");
   EXPECT_EQ(no_cls.exit_code, 1);
-  EXPECT_NE(no_cls.output.find("v1.txt: vocabulary has no '[CLS]' token"), std::string::npos) << no_cls.output;
-  const Result bad_id = run("tokenize --vocab '" + write("v2.txt", "[PAD]\t0\n[CLS]\tone\n") + "' < /dev/null 2>&1");
+  EXPECT_NE(no_cls.err.find("v1.txt: vocabulary has no '[CLS]' token"), std::string::npos) << no_cls.err;
+  const CliResult bad_id =
+      run_mvtag("tokenize --vocab '" + dir_.write("v2.txt", "[PAD]\t0\n[CLS]\tone\n") + "' < /dev/null");
   EXPECT_EQ(bad_id.exit_code, 1);
-  EXPECT_NE(bad_id.output.find("v2.txt:2: token id 'one' is not an integer"), std::string::npos) << bad_id.output;
+  EXPECT_NE(bad_id.err.find("v2.txt:2: token id 'one' is not an integer"), std::string::npos) << bad_id.err;
 }
 
 TEST_F(TokenizeCli, UsageErrorsExitWithTwo) {
-  EXPECT_EQ(run("tokenize --vocab '" + kVocab + "' --max-len 1 < /dev/null 2>&1").exit_code, 2);
-  EXPECT_EQ(run("tokenize < /dev/null 2>&1").exit_code, 2);  // --vocab is required
+  EXPECT_EQ(run_mvtag("tokenize --vocab '" + kVocab + "' --max-len 1 < /dev/null").exit_code, 2);
+  EXPECT_EQ(run_mvtag("tokenize < /dev/null").exit_code, 2);  // --vocab is required
 }
