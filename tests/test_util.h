@@ -138,6 +138,9 @@ inline std::string le_bytes(std::uint64_t v, int bytes) {
   return s;
 }
 
+inline std::string le32(std::uint32_t v) { return le_bytes(v, 4); }
+inline std::string le64(std::uint64_t v) { return le_bytes(v, 8); }
+
 // The in-memory bytes of `values` (little-endian: the only byte order mvtag builds for).
 template <typename T>
 std::string raw_bytes(const std::vector<T>& values) {

@@ -1,45 +1,20 @@
 #include "mvtag/class_map.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <sstream>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 using namespace mvtag;
+using mvtag::test::error_of;
+using mvtag::test::LogCapture;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Routes spdlog's default logger into a string for the lifetime of the object.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  std::string text() const { return stream_.str(); }
-
- private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 ClassMap parse(const std::string& text, int num_classes = 0) {
   return ClassMap::parse(text, "class.txt", num_classes);
@@ -47,13 +22,8 @@ ClassMap parse(const std::string& text, int num_classes = 0) {
 
 class ClassMapFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mvtag_class_map_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return dir_.file(name); }
+  mvtag::test::TempDir dir_{"class_map_test"};
 };
 
 }  // namespace

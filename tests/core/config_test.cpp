@@ -1,6 +1,4 @@
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <functional>
 #include <set>
@@ -9,6 +7,7 @@
 #include "mvtag/config.h"
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 using namespace mvtag;
 
@@ -44,15 +43,9 @@ Config parse(const std::string& text, const std::vector<std::string>& overrides 
 
 // The message of the Error(Config) that `f` throws ("" and a failure when it throws nothing).
 std::string config_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Config) << e.what();
-    EXPECT_EQ(e.exit_code(), 2);
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return "";
+  const Error e = mvtag::test::thrown_error(f, ErrorKind::Config);
+  EXPECT_EQ(e.exit_code(), 2);
+  return e.what();
 }
 
 std::string parse_error(const std::string& text) {
@@ -62,32 +55,6 @@ std::string parse_error(const std::string& text) {
 std::string at(const std::string& text, const std::string& prefix) {
   return "test.conf:" + std::to_string(line_of(text, prefix)) + ": ";
 }
-
-// Collects what the library logs while it lives.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    sink->set_pattern("%l %v");
-    auto logger = std::make_shared<spdlog::logger>("capture", sink);
-    logger->set_level(spdlog::level::debug);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  std::vector<std::string> lines(const std::string& level) const {
-    std::vector<std::string> result;
-    std::istringstream in(out_.str());
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.compare(0, level.size() + 1, level + " ") == 0) result.push_back(line.substr(level.size() + 1));
-    }
-    return result;
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 }  // namespace
 
@@ -141,7 +108,7 @@ TEST(Config, DefaultConstructedConfigIsTheShippedFile) {
 }
 
 TEST(Config, WarnsOnceForEveryKeyWithoutEffect) {
-  LogCapture log;
+  mvtag::test::LogCapture log(spdlog::level::debug);
   load_config(kShipped);
   const auto warnings = log.lines("warning");
   const std::vector<std::string> expected = {
@@ -186,7 +153,7 @@ TEST(Config, KeepsTextThatIsNotALiteral) {
   text = replace_line(text, "lstm_pool_mode = 'text_guide'", "lstm_pool_mode =");
   text = replace_line(text, "filelist = \"./datasets/feature_files/\"", "filelist = ./f # not a comment");
   text = replace_line(text, "url_title_label_file = \"./datasets/val.txt\"", "url_title_label_file = 100%% val.txt");
-  LogCapture log;
+  mvtag::test::LogCapture log(spdlog::level::debug);
   const Config cfg = parse(text);
   EXPECT_EQ(cfg.model.class_name_file, "./my data/class.txt");
   EXPECT_EQ(cfg.train.loss_type, "softmax");
@@ -490,7 +457,7 @@ TEST(Config, OverridesAreParsedAndChecked) {
 
 TEST(Config, OverridingAKeyWithoutEffectWarns) {
   Config cfg;
-  LogCapture log;
+  mvtag::test::LogCapture log(spdlog::level::debug);
   apply_override(cfg, "TEST.batch_size=3", "--set TEST.batch_size=3");
   EXPECT_EQ(cfg.test.batch_size, 3);
   const auto warnings = log.lines("warning");

@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -7,39 +5,35 @@
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using namespace mvtag;
+using mvtag::test::TempDir;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("mvtag_io_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 std::size_t entries(const fs::path& d) {
   return static_cast<std::size_t>(std::distance(fs::directory_iterator(d), fs::directory_iterator{}));
 }
 }  // namespace
 
 TEST(Io, WriteAtomicCreatesParentsAndLeavesNoTemp) {
-  const auto d = fresh_dir("write");
-  const auto path = (d / "sub" / "out.txt").string();
+  const TempDir d("io_write");
+  const auto path = d.file("sub/out.txt");
   write_file_atomic(path, "hello");
   EXPECT_EQ(read_file(path), "hello");
   write_file_atomic(path, "again");
   EXPECT_EQ(read_file(path), "again");
-  EXPECT_EQ(entries(d / "sub"), 1u);
+  EXPECT_EQ(entries(d.file("sub")), 1u);
 }
 
 TEST(Io, AtomicFileWithoutCommitLeavesNothing) {
-  const auto d = fresh_dir("abandon");
+  const TempDir d("io_abandon");
   {
-    AtomicFile f((d / "x.bin").string());
+    AtomicFile f(d.file("x.bin"));
     f.write("abc", 3);
   }
-  EXPECT_EQ(entries(d), 0u);
+  EXPECT_EQ(entries(d.path()), 0u);
 }
 
 TEST(Io, ReadMissingFileNamesIt) {
@@ -54,8 +48,8 @@ TEST(Io, ReadMissingFileNamesIt) {
 }
 
 TEST(Io, AtomicDirectoryReplacesOnCommitOnly) {
-  const auto d = fresh_dir("dir");
-  const auto target = (d / "ckpt").string();
+  const TempDir d("io_dir");
+  const auto target = d.file("ckpt");
   {
     AtomicDirectory dir(target);
     write_file_atomic(dir.staging() + "/a.txt", "1");
@@ -76,5 +70,5 @@ TEST(Io, AtomicDirectoryReplacesOnCommitOnly) {
   }
   EXPECT_FALSE(fs::exists(target + "/a.txt"));
   EXPECT_EQ(read_file(target + "/b.txt"), "2");
-  EXPECT_EQ(entries(d), 1u);
+  EXPECT_EQ(entries(d.path()), 1u);
 }

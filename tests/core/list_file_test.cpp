@@ -1,45 +1,16 @@
 #include "mvtag/list_file.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <sstream>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 using namespace mvtag;
-namespace fs = std::filesystem;
+using mvtag::test::error_of;
+using mvtag::test::LogCapture;
 
 namespace {
-
-// Routes spdlog's default logger into a string for the lifetime of the object.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  std::string text() const { return stream_.str(); }
-
- private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // A=0, B=1, C=2, 拍人-帅哥=3
 const ClassMap& classes() {
@@ -58,17 +29,7 @@ std::vector<std::string> names(const ListFile& f) {
 
 class ListFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mvtag_list_file_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::string p = (dir_ / name).string();
-    write_file_atomic(p, content);
-    return p;
-  }
-  fs::path dir_;
+  mvtag::test::TempDir dir_{"list_file_test"};
 };
 
 }  // namespace
@@ -265,7 +226,7 @@ TEST(ListFile, VideoKeyIsTheBasenameUpToItsFirstDot) {
 }
 
 TEST_F(ListFiles, ErrorsNameTheFilePath) {
-  const std::string p = write("train.txt", "v1\tt\tA\nv2\tt\tA\tB\n");
+  const std::string p = dir_.write("train.txt", "v1\tt\tA\nv2\tt\tA\tB\n");
   EXPECT_EQ(error_of([&] { read_list_file(p, ListMode::Labeled, classes()); }),
             p + ":2: expected at most 3 tab-separated fields (as many as the first row, line 1), found 4");
   const std::string missing = error_of([&] { read_list_file(p + ".nope", ListMode::Infer, classes()); });

@@ -8,20 +8,12 @@
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 using namespace mvtag;
+using mvtag::test::error_of;
 
 namespace {
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 MetricsOptions options(std::vector<int> hit_ks, int top_k, float threshold = 0.5f) {
   MetricsOptions o;

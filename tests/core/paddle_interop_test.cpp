@@ -15,8 +15,13 @@
 #include "mvtag/paddle_names.h"
 #include "mvtag/paddle_tensor.h"
 #include "mvtag/pretrained_ernie.h"
+#include "test_util.h"
 
 using namespace mvtag;
+using mvtag::test::contains;
+using mvtag::test::le32;
+using mvtag::test::TempDir;
+using mvtag::test::thrown_error;
 namespace fs = std::filesystem;
 
 namespace {
@@ -27,38 +32,12 @@ std::string checkpoint(const std::string& mode, const std::string& file) { retur
 
 NetConfig net(const std::string& mode) { return read_net_config(checkpoint(mode, "model.json")); }
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("mvtag_interop_" + std::to_string(::getpid()) + "_" + std::to_string(count_++))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string path_string() const { return path_.string(); }
-  // A copy of a fixture directory inside this one.
-  std::string copy_of(const std::string& fixture) const {
-    const fs::path to = path_ / fs::path(fixture).filename();
-    fs::copy(kDir + fixture, to, fs::copy_options::recursive);
-    return to.string();
-  }
-
- private:
-  static inline int count_ = 0;
-  fs::path path_;
-};
-
-template <typename F>
-Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error";
-  return Error(ErrorKind::Runtime, "no error");
+// A copy of a fixture directory inside `tmp`.
+std::string copy_of(const TempDir& tmp, const std::string& fixture) {
+  const std::string to = tmp.file(fs::path(fixture).filename().string());
+  fs::copy(kDir + fixture, to, fs::copy_options::recursive);
+  return to;
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Offsets of every record of a combined file, from our reader.
 std::vector<std::uint64_t> record_offsets(const std::string& path) {
@@ -67,8 +46,6 @@ std::vector<std::uint64_t> record_offsets(const std::string& path) {
   while (!reader.at_end()) out.push_back(reader.next().offset);
   return out;
 }
-
-std::string le32(std::uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
 
 }  // namespace
 
@@ -126,7 +103,7 @@ TEST(PaddleImport, ReadsTheCombinedFileIntoOurLayout) {
 }
 
 TEST(PaddleImport, ExportWritesPythonsBytes) {
-  TempDir tmp;
+  TempDir tmp("interop");
   for (const std::string mode : {"text_guide", "self_attention"}) {
     const SafetensorsFile reference = read_safetensors(checkpoint(mode, "ours.safetensors"));
     export_paddle_params(tmp.file(mode), net(mode), reference.tensors);
@@ -135,13 +112,13 @@ TEST(PaddleImport, ExportWritesPythonsBytes) {
 }
 
 TEST(PaddleImport, ExportNamesEveryMissingUnexpectedAndMisshapedTensor) {
-  TempDir tmp;
+  TempDir tmp("interop");
   std::vector<NamedArray> tensors = read_safetensors(checkpoint("text_guide", "ours.safetensors")).tensors;
   tensors.erase(tensors.begin());
   tensors.push_back({"image.extra", NDArray::from_float({1}, {1.0f})});
   tensors[3].array = NDArray::from_float({1}, {1.0f});
   const std::string name3 = tensors[3].name;
-  const Error e = error_of([&] { export_paddle_params(tmp.file("p"), net("text_guide"), tensors); });
+  const Error e = thrown_error([&] { export_paddle_params(tmp.file("p"), net("text_guide"), tensors); });
   EXPECT_EQ(e.kind(), ErrorKind::Model);
   EXPECT_TRUE(contains(e.what(), "missing audio.attention.score_fc.bias [1]")) << e.what();
   EXPECT_TRUE(contains(e.what(), "unexpected 'image.extra'")) << e.what();
@@ -151,14 +128,15 @@ TEST(PaddleImport, ExportNamesEveryMissingUnexpectedAndMisshapedTensor) {
 
 TEST(PaddleImport, AWrongModeFailsAtTheFirstTensorThatDoesNotFit) {
   const std::string self_file = checkpoint("self_attention", "param");
-  const Error e = error_of([&] { import_paddle_params(self_file, net("text_guide")); });
+  const Error e = thrown_error([&] { import_paddle_params(self_file, net("text_guide")); });
   EXPECT_EQ(e.kind(), ErrorKind::Model);
   const std::string offset = std::to_string(record_offsets(self_file)[35]);
   EXPECT_TRUE(contains(e.what(), self_file + ": tensor #35 at byte " + offset +
                                      ": expected fc_14.b_0 [8], found [1] — is lstm_pool_mode right? "
                                      "(a self-attention checkpoint has fc_14.b_0 [1] here)"))
       << e.what();
-  const Error back = error_of([&] { import_paddle_params(checkpoint("text_guide", "param"), net("self_attention")); });
+  const Error back =
+      thrown_error([&] { import_paddle_params(checkpoint("text_guide", "param"), net("self_attention")); });
   EXPECT_TRUE(contains(back.what(), "tensor #35 at byte")) << back.what();
   EXPECT_TRUE(contains(back.what(), "is lstm_pool_mode right? (a text_guide checkpoint has fc_14.b_0 [8] here)"))
       << back.what();
@@ -167,38 +145,38 @@ TEST(PaddleImport, AWrongModeFailsAtTheFirstTensorThatDoesNotFit) {
 TEST(PaddleImport, OtherSizeMismatchesNameTheLikelyKeys) {
   NetConfig wrong_classes = net("text_guide");
   wrong_classes.num_classes = 5;
-  const Error e = error_of([&] { import_paddle_params(checkpoint("text_guide", "param"), wrong_classes); });
+  const Error e = thrown_error([&] { import_paddle_params(checkpoint("text_guide", "param"), wrong_classes); });
   EXPECT_TRUE(contains(e.what(), "expected fc_16.b_0 [5], found [4] — do MODEL.num_classes")) << e.what();
   NetConfig wrong_ernie = net("text_guide");
   wrong_ernie.ernie.intermediate_size = 12;
-  const Error e2 = error_of([&] { import_paddle_params(checkpoint("text_guide", "param"), wrong_ernie); });
+  const Error e2 = thrown_error([&] { import_paddle_params(checkpoint("text_guide", "param"), wrong_ernie); });
   EXPECT_TRUE(contains(e2.what(), "tensor #0 at byte 0: expected encoder_layer_0_ffn_fc_0.b_0 [12], found [32] — does "
                                   "the ERNIE config match"))
       << e2.what();
 }
 
 TEST(PaddleImport, TruncatedShortLongAndMistypedFiles) {
-  TempDir tmp;
+  TempDir tmp("interop");
   const std::string good = read_file(checkpoint("text_guide", "param"));
   const std::vector<std::uint64_t> offsets = record_offsets(checkpoint("text_guide", "param"));
   ASSERT_EQ(offsets.size(), 67u);
   const NetConfig config = net("text_guide");
 
   write_file_atomic(tmp.file("cut"), good.substr(0, good.size() - 10));
-  const Error cut = error_of([&] { import_paddle_params(tmp.file("cut"), config); });
+  const Error cut = thrown_error([&] { import_paddle_params(tmp.file("cut"), config); });
   EXPECT_EQ(cut.kind(), ErrorKind::Data);
   EXPECT_TRUE(contains(cut.what(), "tensor 'word_embedding'")) << cut.what();
   EXPECT_TRUE(contains(cut.what(), "tensor #66 at byte " + std::to_string(offsets[66]))) << cut.what();
   EXPECT_TRUE(contains(cut.what(), "truncated")) << cut.what();
 
   write_file_atomic(tmp.file("short"), good.substr(0, static_cast<std::size_t>(offsets[66])));
-  const Error shorter = error_of([&] { import_paddle_params(tmp.file("short"), config); });
+  const Error shorter = thrown_error([&] { import_paddle_params(tmp.file("short"), config); });
   EXPECT_TRUE(contains(shorter.what(), "the file ends after 66 tensors")) << shorter.what();
   EXPECT_TRUE(contains(shorter.what(), "this configuration has 67, the next being word_embedding [24, 8]"))
       << shorter.what();
 
   write_file_atomic(tmp.file("long"), good + good.substr(0, static_cast<std::size_t>(offsets[1])));
-  const Error longer = error_of([&] { import_paddle_params(tmp.file("long"), config); });
+  const Error longer = thrown_error([&] { import_paddle_params(tmp.file("long"), config); });
   EXPECT_TRUE(contains(longer.what(), "tensor #67 at byte " + std::to_string(good.size()) +
                                           ": the file holds more than the 67 tensors"))
       << longer.what();
@@ -206,14 +184,14 @@ TEST(PaddleImport, TruncatedShortLongAndMistypedFiles) {
   // The first record (encoder_layer_0_ffn_fc_0.b_0, [32]) as FP64: TensorDesc data_type 6.
   std::string typed = le32(0) + std::string(8, '\0') + le32(0) + le32(4) + "\x08\x06\x10\x20" + std::string(32 * 8, '\0');
   write_file_atomic(tmp.file("typed"), typed + good.substr(static_cast<std::size_t>(offsets[1])));
-  const Error mistyped = error_of([&] { import_paddle_params(tmp.file("typed"), config); });
+  const Error mistyped = thrown_error([&] { import_paddle_params(tmp.file("typed"), config); });
   EXPECT_TRUE(contains(mistyped.what(),
                        "tensor #0 at byte 0: expected encoder_layer_0_ffn_fc_0.b_0 as float32 (FP32), found float64"))
       << mistyped.what();
 }
 
 TEST(PaddleImport, FindsTheCombinedFile) {
-  TempDir tmp;
+  TempDir tmp("interop");
   fs::create_directories(tmp.file("ckpt"));
   write_file_atomic(tmp.file("ckpt/param"), "x");
   EXPECT_EQ(find_paddle_params(tmp.file("ckpt")), tmp.file("ckpt/param"));
@@ -222,10 +200,10 @@ TEST(PaddleImport, FindsTheCombinedFile) {
   write_file_atomic(tmp.file("inference/params"), "x");
   EXPECT_EQ(find_paddle_params(tmp.file("inference") + "/"), tmp.file("inference/params"));
   EXPECT_EQ(find_paddle_params(tmp.file("ckpt/param")), tmp.file("ckpt/param"));
-  const Error e = error_of([&] { find_paddle_params(tmp.path_string()); });
+  const Error e = thrown_error([&] { find_paddle_params(tmp.path()); });
   EXPECT_EQ(e.kind(), ErrorKind::Io);
   EXPECT_TRUE(contains(e.what(), "holds neither 'param'")) << e.what();
-  EXPECT_EQ(error_of([&] { find_paddle_params(tmp.file("nothing")); }).kind(), ErrorKind::Io);
+  EXPECT_EQ(thrown_error([&] { find_paddle_params(tmp.file("nothing")); }).kind(), ErrorKind::Io);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,8 +235,8 @@ TEST(PretrainedErnie, EveryKindGivesTheSameWeights) {
 }
 
 TEST(PretrainedErnie, AHandAssembledPaddleFileIsReadAsIs) {
-  TempDir tmp;
-  const std::string dir = tmp.copy_of("ernie_paddle");
+  TempDir tmp("interop");
+  const std::string dir = copy_of(tmp, "ernie_paddle");
   // sent_embedding [2, 8] = 0, 1, ..., 15: LoDTensor v0, no LoD, TensorDesc {FP32, dims 2, 8}.
   std::vector<float> values(16);
   for (int i = 0; i < 16; ++i) values[static_cast<std::size_t>(i)] = static_cast<float>(i);
@@ -278,12 +256,12 @@ TEST(PretrainedErnie, AHandAssembledPaddleFileIsReadAsIs) {
 }
 
 TEST(PretrainedErnie, APaddleDirectoryThatDoesNotFitNamesEveryFile) {
-  TempDir tmp;
-  const std::string dir = tmp.copy_of("ernie_paddle");
+  TempDir tmp("interop");
+  const std::string dir = copy_of(tmp, "ernie_paddle");
   fs::remove(dir + "/encoder_layer_1_ffn_fc_1.b_0");
   fs::copy_file(dir + "/encoder_layer_1_ffn_fc_0.b_0", dir + "/encoder_layer_2_ffn_fc_0.b_0");
   fs::copy_file(dir + "/pre_encoder_layer_norm_bias", dir + "/pos_embedding", fs::copy_options::overwrite_existing);
-  const Error e = error_of([&] { read_pretrained_ernie(dir); });
+  const Error e = thrown_error([&] { read_pretrained_ernie(dir); });
   EXPECT_EQ(e.kind(), ErrorKind::Model);
   EXPECT_TRUE(contains(e.what(), "3 problems")) << e.what();
   EXPECT_TRUE(contains(e.what(), "missing file encoder_layer_1_ffn_fc_1.b_0 [8]")) << e.what();
@@ -292,8 +270,8 @@ TEST(PretrainedErnie, APaddleDirectoryThatDoesNotFitNamesEveryFile) {
 }
 
 TEST(PretrainedErnie, AHuggingFaceFileThatDoesNotFitNamesEveryTensor) {
-  TempDir tmp;
-  const std::string dir = tmp.copy_of("ernie_hf_safetensors");
+  TempDir tmp("interop");
+  const std::string dir = copy_of(tmp, "ernie_hf_safetensors");
   std::vector<NamedArray> tensors = read_safetensors(dir + "/model.safetensors").tensors;
   for (NamedArray& t : tensors) {
     if (t.name == "encoder.layer.0.output.dense.bias") t.array = NDArray::from_float({2}, {1, 2});
@@ -302,7 +280,7 @@ TEST(PretrainedErnie, AHuggingFaceFileThatDoesNotFitNamesEveryTensor) {
   tensors.push_back({"classifier.weight", NDArray::from_float({1}, {1})});
   tensors.push_back({"encoder.layer.0.output.LayerNorm.gamma", tensors[3].array});
   write_safetensors(dir + "/model.safetensors", tensors);
-  const Error e = error_of([&] { read_pretrained_ernie(dir); });
+  const Error e = thrown_error([&] { read_pretrained_ernie(dir); });
   EXPECT_EQ(e.kind(), ErrorKind::Model);
   EXPECT_TRUE(contains(e.what(), "missing ernie.position_embeddings.weight [12, 8]")) << e.what();
   EXPECT_TRUE(contains(e.what(), "'encoder.layer.0.output.dense.bias' is [2], expected [8]")) << e.what();
@@ -313,8 +291,8 @@ TEST(PretrainedErnie, AHuggingFaceFileThatDoesNotFitNamesEveryTensor) {
 }
 
 TEST(PretrainedErnie, HalfPrecisionWeightsBecomeFloat32) {
-  TempDir tmp;
-  const std::string dir = tmp.copy_of("ernie_hf_safetensors");
+  TempDir tmp("interop");
+  const std::string dir = copy_of(tmp, "ernie_hf_safetensors");
   std::vector<NamedArray> tensors = read_safetensors(dir + "/model.safetensors").tensors;
   NDArray half;
   half.dtype = DType::F16;
@@ -335,7 +313,7 @@ TEST(PretrainedErnie, HalfPrecisionWeightsBecomeFloat32) {
 }
 
 TEST(PretrainedErnie, ConvertedDirectoriesReadBackAsOurs) {
-  TempDir tmp;
+  TempDir tmp("interop");
   const PretrainedErnie legacy = read_pretrained_ernie(kDir + "ernie_hf_legacy");
   write_ernie_directory(legacy, tmp.file("ours"));
   const PretrainedErnie ours = read_pretrained_ernie(tmp.file("ours"));
@@ -352,15 +330,15 @@ TEST(PretrainedErnie, ConvertedDirectoriesReadBackAsOurs) {
 }
 
 TEST(PretrainedErnie, AConfigOnlyDirectoryHasNoWeights) {
-  TempDir tmp;
+  TempDir tmp("interop");
   fs::create_directories(tmp.file("cfg"));
   fs::copy_file(kDir + "ernie_paddle/ernie_config.json", tmp.file("cfg/ernie_config.json"));
   fs::copy_file(kDir + "ernie_paddle/vocab.txt", tmp.file("cfg/vocab.txt"));
   const PretrainedErnie e = read_pretrained_ernie(tmp.file("cfg"));
   EXPECT_EQ(e.format, "none");
   EXPECT_TRUE(e.weights.tensors.empty());
-  const Error nothing = error_of([&] { write_ernie_directory(e, tmp.file("out")); });
+  const Error nothing = thrown_error([&] { write_ernie_directory(e, tmp.file("out")); });
   EXPECT_TRUE(contains(nothing.what(), "holds no ERNIE weights")) << nothing.what();
   fs::remove(tmp.file("cfg/vocab.txt"));
-  EXPECT_TRUE(contains(error_of([&] { read_pretrained_ernie(tmp.file("cfg")); }).what(), "vocab.txt is missing"));
+  EXPECT_TRUE(contains(thrown_error([&] { read_pretrained_ernie(tmp.file("cfg")); }).what(), "vocab.txt is missing"));
 }

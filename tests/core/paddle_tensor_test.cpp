@@ -1,48 +1,29 @@
 #include "mvtag/paddle_tensor.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 using namespace mvtag;
-namespace fs = std::filesystem;
+using mvtag::test::expect_message_contains;
+using mvtag::test::le32;
+using mvtag::test::le64;
+using mvtag::test::make_array;
+using mvtag::test::raw_bytes;
+using mvtag::test::TempDir;
+using mvtag::test::thrown_error;
 
 namespace {
 
 const std::string kFixtures = std::string(MVTAG_FIXTURES) + "/tensorio";
 
-template <typename T>
-NDArray make(DType dtype, std::vector<std::int64_t> shape, const std::vector<T>& values) {
-  NDArray a;
-  a.dtype = dtype;
-  a.shape = std::move(shape);
-  a.data.resize(values.size() * sizeof(T));
-  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
-  return a;
-}
-
-std::string le32(std::uint32_t v) {
-  std::string s;
-  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  return s;
-}
-
-std::string le64(std::uint64_t v) {
-  std::string s;
-  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  return s;
-}
-
-std::string floats(const std::vector<float>& v) {
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-}
+std::string floats(const std::vector<float>& v) { return raw_bytes(v); }
 
 // A record with no LoD around the given TensorDesc bytes and data.
 std::string record(const std::string& desc, const std::string& data) {
@@ -62,17 +43,12 @@ NDArray parse_one(const std::string& bytes) {
 // Reads every record of `bytes`, expecting Error(Data) whose message contains every part.
 void expect_data_error(const std::string& bytes, const std::vector<std::string>& parts) {
   PaddleTensorReader reader = PaddleTensorReader::from_bytes(bytes, "bad.pdparams");
-  try {
+  const auto read_all = [&] {
     while (!reader.at_end()) reader.next();
-    ADD_FAILURE() << "no error; expected one containing '" << parts.front() << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Data) << e.what();
-    EXPECT_EQ(e.where().file, "bad.pdparams");
-    for (const std::string& p : parts) {
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "'" << p << "' not in: " << e.what();
-    }
-  }
+  };
+  const Error e = thrown_error(read_all, ErrorKind::Data);
+  EXPECT_EQ(e.where().file, "bad.pdparams");
+  expect_message_contains(e, parts);
 }
 
 void expect_same(const NDArray& want, const NDArray& got) {
@@ -83,30 +59,22 @@ void expect_same(const NDArray& want, const NDArray& got) {
 
 std::vector<NDArray> mixed_arrays() {
   return {
-      make<float>(DType::F32, {2, 3}, {1, 2, 3, 4, 5, 6}),
-      make<std::uint16_t>(DType::F16, {2}, {0x3c00, 0xfbff}),
-      make<double>(DType::F64, {1, 1}, {-0.125}),
-      make<std::int64_t>(DType::I64, {3}, {-1, 0, std::int64_t(1) << 62}),
-      make<float>(DType::F32, {0, 5}, {}),
-      make<double>(DType::F64, {}, {7.5}),
-      make<std::uint8_t>(DType::Bool, {2}, {1, 0}),
-      make<std::int8_t>(DType::I8, {1}, {-3}),
-      make<std::uint16_t>(DType::BF16, {1}, {0x4049}),
+      make_array<float>(DType::F32, {2, 3}, {1, 2, 3, 4, 5, 6}),
+      make_array<std::uint16_t>(DType::F16, {2}, {0x3c00, 0xfbff}),
+      make_array<double>(DType::F64, {1, 1}, {-0.125}),
+      make_array<std::int64_t>(DType::I64, {3}, {-1, 0, std::int64_t(1) << 62}),
+      make_array<float>(DType::F32, {0, 5}, {}),
+      make_array<double>(DType::F64, {}, {7.5}),
+      make_array<std::uint8_t>(DType::Bool, {2}, {1, 0}),
+      make_array<std::int8_t>(DType::I8, {1}, {-3}),
+      make_array<std::uint16_t>(DType::BF16, {1}, {0x4049}),
   };
 }
 
 class PaddleFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mvtag_pd_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path_of(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path_of(const std::string& name) const { return dir_.file(name); }
+  TempDir dir_{"pd"};
 };
 
 }  // namespace
@@ -214,8 +182,8 @@ TEST(PaddleTensor, AcceptsPackedDimsAndSkipsUnknownFields) {
 
 TEST(PaddleTensor, RoundTripsLoDAndReportsOffsets) {
   std::string bytes;
-  append_paddle_tensor(bytes, make<float>(DType::F32, {3, 1}, {1, 2, 3}), {{0, 1, 3}, {0, 3}});
-  append_paddle_tensor(bytes, make<std::int32_t>(DType::I32, {1}, {42}));
+  append_paddle_tensor(bytes, make_array<float>(DType::F32, {3, 1}, {1, 2, 3}), {{0, 1, 3}, {0, 3}});
+  append_paddle_tensor(bytes, make_array<std::int32_t>(DType::I32, {1}, {42}));
   PaddleTensorReader reader = PaddleTensorReader::from_bytes(bytes, "mem");
   const PaddleTensor first = reader.next();
   EXPECT_EQ(first.lod, (PaddleLoD{{0, 1, 3}, {0, 3}}));
@@ -249,24 +217,11 @@ TEST_F(PaddleFileTest, RoundTripsSingleAndCombinedFiles) {
 TEST_F(PaddleFileTest, SingleFileMustHoldExactlyOneTensor) {
   const std::string path = path_of("two");
   write_paddle_combined(path, {mixed_arrays()[0], mixed_arrays()[1]});
-  try {
-    read_paddle_tensor(path);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Data);
-    EXPECT_EQ(e.where().file, path);
-    EXPECT_NE(std::string(e.what()).find("tensor #0 at byte 0: 28 trailing bytes"),
-              std::string::npos)
-        << e.what();
-  }
+  const Error two = thrown_error([&] { read_paddle_tensor(path); }, ErrorKind::Data);
+  EXPECT_EQ(two.where().file, path);
+  expect_message_contains(two, {"tensor #0 at byte 0: 28 trailing bytes"});
   write_file_atomic(path, "");
-  try {
-    read_paddle_tensor(path);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("tensor #0: the file is empty"), std::string::npos)
-        << e.what();
-  }
+  expect_message_contains(thrown_error([&] { read_paddle_tensor(path); }), {"tensor #0: the file is empty"});
   EXPECT_THROW(read_paddle_tensor(path_of("missing")), Error);
 }
 
@@ -276,18 +231,11 @@ TEST_F(PaddleFileTest, TruncatedFileNamesTensorIndexAndOffset) {
   PaddleTensorReader reader(path);
   reader.next();
   reader.next();
-  try {
-    reader.next("fc_0.w_0");
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Data);
-    EXPECT_EQ(e.where().file, path);
-    EXPECT_EQ(e.where().tensor, "fc_0.w_0");
-    EXPECT_NE(std::string(e.what()).find("tensor #2 at byte 100: truncated data of FP32 [2, 3]: "
-                                         "need 24 bytes at byte 126, 23 left"),
-              std::string::npos)
-        << e.what();
-  }
+  const Error e = thrown_error([&] { reader.next("fc_0.w_0"); }, ErrorKind::Data);
+  EXPECT_EQ(e.where().file, path);
+  EXPECT_EQ(e.where().tensor, "fc_0.w_0");
+  expect_message_contains(
+      e, {"tensor #2 at byte 100: truncated data of FP32 [2, 3]: need 24 bytes at byte 126, 23 left"});
 }
 
 TEST(PaddleTensorErrors, TruncatedHeaderAndDesc) {
@@ -363,22 +311,12 @@ TEST(PaddleTensorErrors, DimsThatCannotBeRight) {
 }
 
 TEST(PaddleTensorErrors, WritingRejectsInconsistentArrays) {
-  NDArray bad = make<float>(DType::F32, {2, 2}, {1, 2, 3});
-  try {
-    std::string out;
-    append_paddle_tensor(out, bad);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Runtime);
-    EXPECT_NE(std::string(e.what()).find("holds 12 bytes, which does not fit float32 [2, 2]"),
-              std::string::npos)
-        << e.what();
-  }
+  NDArray bad = make_array<float>(DType::F32, {2, 2}, {1, 2, 3});
+  std::string out;
+  expect_message_contains(thrown_error([&] { append_paddle_tensor(out, bad); }, ErrorKind::Runtime),
+                          {"holds 12 bytes, which does not fit float32 [2, 2]"});
   bad.shape = {-3, -1};
-  try {
-    write_paddle_combined("/nonexistent/never_written", {mixed_arrays()[0], bad});
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("tensor #1: holds"), std::string::npos) << e.what();
-  }
+  expect_message_contains(
+      thrown_error([&] { write_paddle_combined("/nonexistent/never_written", {mixed_arrays()[0], bad}); }),
+      {"tensor #1: holds"});
 }

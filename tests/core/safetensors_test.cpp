@@ -1,45 +1,39 @@
 #include "mvtag/safetensors.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 using namespace mvtag;
+using mvtag::test::expect_message_contains;
+using mvtag::test::le_bytes;
+using mvtag::test::make_array;
+using mvtag::test::TempDir;
+using mvtag::test::thrown_error;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::string kFixtures = std::string(MVTAG_FIXTURES) + "/tensorio";
 
-template <typename T>
-NDArray make(DType dtype, std::vector<std::int64_t> shape, const std::vector<T>& values) {
-  NDArray a;
-  a.dtype = dtype;
-  a.shape = std::move(shape);
-  a.data.resize(values.size() * sizeof(T));
-  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
-  return a;
-}
-
 std::vector<NamedArray> every_dtype() {
   return {
-      {"f32", make<float>(DType::F32, {2, 3}, {1, -2, 3.5f, 0, 1e-20f, -1e20f})},
-      {"f16", make<std::uint16_t>(DType::F16, {3}, {0x3c00, 0xc000, 0x7bff})},
-      {"bf16", make<std::uint16_t>(DType::BF16, {1, 2}, {0x3f80, 0xc049})},
-      {"f64", make<double>(DType::F64, {}, {3.25})},
-      {"i64", make<std::int64_t>(DType::I64, {2}, {-1, std::int64_t(1) << 50})},
-      {"i32", make<std::int32_t>(DType::I32, {1, 1, 1}, {-5})},
-      {"i16", make<std::int16_t>(DType::I16, {2}, {-300, 300})},
-      {"i8", make<std::int8_t>(DType::I8, {3}, {-128, 0, 127})},
-      {"u8_empty", make<std::uint8_t>(DType::U8, {0, 4}, {})},
-      {"mask", make<std::uint8_t>(DType::Bool, {2, 2}, {1, 0, 0, 1})},
+      {"f32", make_array<float>(DType::F32, {2, 3}, {1, -2, 3.5f, 0, 1e-20f, -1e20f})},
+      {"f16", make_array<std::uint16_t>(DType::F16, {3}, {0x3c00, 0xc000, 0x7bff})},
+      {"bf16", make_array<std::uint16_t>(DType::BF16, {1, 2}, {0x3f80, 0xc049})},
+      {"f64", make_array<double>(DType::F64, {}, {3.25})},
+      {"i64", make_array<std::int64_t>(DType::I64, {2}, {-1, std::int64_t(1) << 50})},
+      {"i32", make_array<std::int32_t>(DType::I32, {1, 1, 1}, {-5})},
+      {"i16", make_array<std::int16_t>(DType::I16, {2}, {-300, 300})},
+      {"i8", make_array<std::int8_t>(DType::I8, {3}, {-128, 0, 127})},
+      {"u8_empty", make_array<std::uint8_t>(DType::U8, {0, 4}, {})},
+      {"mask", make_array<std::uint8_t>(DType::Bool, {2, 2}, {1, 0, 0, 1})},
   };
 }
 
@@ -57,48 +51,27 @@ void expect_same(const std::vector<NamedArray>& want, const std::vector<NamedArr
 // A file whose header is exactly `header` (padded to 8 bytes) followed by `data`.
 std::string file_with(std::string header, const std::string& data) {
   header.append((8 - header.size() % 8) % 8, ' ');
-  std::string out(8, '\0');
-  std::uint64_t n = header.size();
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  return out + header + data;
+  return le_bytes(header.size(), 8) + header + data;
 }
 
 // Parses `bytes` expecting Error(Data) whose message contains every one of `parts`.
 void expect_data_error(const std::string& bytes, const std::vector<std::string>& parts) {
-  try {
-    parse_safetensors(bytes, "bad.safetensors");
-    ADD_FAILURE() << "no error; expected one containing '" << parts.front() << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Data) << e.what();
-    EXPECT_EQ(std::string(e.what()).rfind("bad.safetensors: ", 0), 0u) << e.what();
-    for (const std::string& p : parts) {
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "'" << p << "' not in: " << e.what();
-    }
-  }
+  const Error e = thrown_error([&] { parse_safetensors(bytes, "bad.safetensors"); }, ErrorKind::Data);
+  EXPECT_EQ(std::string(e.what()).rfind("bad.safetensors: ", 0), 0u) << e.what();
+  expect_message_contains(e, parts);
 }
 
-class TempDir : public ::testing::Test {
+class SafetensorsFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mvtag_st_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path_of(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path_of(const std::string& name) const { return dir_.file(name); }
+  TempDir dir_{"st"};
 };
-
-using SafetensorsFileTest = TempDir;
 
 }  // namespace
 
 TEST(Safetensors, WritesTheExactBytesOfTheFormat) {
-  const std::string bytes = safetensors_bytes({{"b", make<float>(DType::F32, {2}, {1.0f, 2.0f})},
-                                               {"a", make<std::int8_t>(DType::I8, {}, {-1})}},
+  const std::string bytes = safetensors_bytes({{"b", make_array<float>(DType::F32, {2}, {1.0f, 2.0f})},
+                                               {"a", make_array<std::int8_t>(DType::I8, {}, {-1})}},
                                               {{"k", "v"}});
   const std::string header =
       R"({"__metadata__":{"k":"v"},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
@@ -180,33 +153,19 @@ TEST_F(SafetensorsFileTest, WritesAtomicallyAndReadsBack) {
   expect_same(tensors, f.tensors);
   EXPECT_EQ(f.metadata.at("step"), "12");
   std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
+  for (const auto& e : fs::directory_iterator(dir_.path())) names.push_back(e.path().filename());
   EXPECT_EQ(names, std::vector<std::string>{"model.safetensors"});  // no temp file left
 }
 
 TEST_F(SafetensorsFileTest, ReadErrorsNameTheFile) {
   const std::string missing = path_of("missing.safetensors");
-  try {
-    read_safetensors(missing);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Io);
-    EXPECT_EQ(e.where().file, missing);
-  }
+  EXPECT_EQ(thrown_error([&] { read_safetensors(missing); }, ErrorKind::Io).where().file, missing);
   const std::string cut = path_of("cut.safetensors");
   const std::string whole = safetensors_bytes(every_dtype());
   write_file_atomic(cut, whole.substr(0, whole.size() - 1));
-  try {
-    read_safetensors(cut);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Data);
-    EXPECT_EQ(e.where().file, cut);
-    EXPECT_NE(std::string(e.what()).find(
-                  "tensor 'mask': data_offsets [69, 73] go beyond the data buffer of 72 bytes"),
-              std::string::npos)
-        << e.what();
-  }
+  const Error e = thrown_error([&] { read_safetensors(cut); }, ErrorKind::Data);
+  EXPECT_EQ(e.where().file, cut);
+  expect_message_contains(e, {"tensor 'mask': data_offsets [69, 73] go beyond the data buffer of 72 bytes"});
 }
 
 TEST(SafetensorsErrors, FileAndHeaderFraming) {
@@ -278,8 +237,8 @@ TEST(SafetensorsErrors, DuplicatesAndMetadata) {
 }
 
 TEST(SafetensorsErrors, WritingRejectsInconsistentInput) {
-  const NDArray ok = make<float>(DType::F32, {1}, {1.0f});
-  NDArray short_data = make<float>(DType::F32, {2}, {1.0f});
+  const NDArray ok = make_array<float>(DType::F32, {1}, {1.0f});
+  NDArray short_data = make_array<float>(DType::F32, {2}, {1.0f});
   NDArray negative = ok;
   negative.shape = {-1};
   const std::vector<std::pair<std::vector<NamedArray>, std::string>> cases = {
@@ -290,13 +249,8 @@ TEST(SafetensorsErrors, WritingRejectsInconsistentInput) {
       {{{"n", negative}}, "tensor 'n': negative dimension in [-1]"},
   };
   for (const auto& [tensors, message] : cases) {
-    try {
-      safetensors_bytes(tensors);
-      ADD_FAILURE() << "no error for " << message;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::Runtime);
-      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
-    }
+    SCOPED_TRACE(message);
+    expect_message_contains(thrown_error([&] { safetensors_bytes(tensors); }, ErrorKind::Runtime), {message});
   }
   EXPECT_THROW(safetensors_bytes({{"bad\xff", ok}}), Error);
 }

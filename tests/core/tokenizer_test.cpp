@@ -1,18 +1,15 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "mvtag/error.h"
 #include "mvtag/tokenizer.h"
+#include "test_util.h"
 
 using namespace mvtag;
 using Strings = std::vector<std::string>;
@@ -39,21 +36,6 @@ Tokenizer small_tokenizer() {
   return Tokenizer(Vocab::from_tokens({"[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]", "un", "##aff", "##able", "a",
                                        "##a", "好", "看", "ab", "##cd", "rain", "##co"}));
 }
-
-class DebugLogCapture {
- public:
-  DebugLogCapture() : previous_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_));
-    logger->set_level(spdlog::level::debug);
-    spdlog::set_default_logger(logger);
-  }
-  ~DebugLogCapture() { spdlog::set_default_logger(previous_); }
-  std::string text() const { return stream_.str(); }
-
- private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 }  // namespace
 
@@ -225,7 +207,7 @@ TEST(Utf8, InvalidBytesInTitlesAreDroppedWithoutThrowing) {
 }
 
 TEST(Utf8, InvalidTitleIsLoggedAtDebugLevel) {
-  DebugLogCapture log;
+  mvtag::test::LogCapture log(spdlog::level::debug);
   basic_tokenize("bad\xFF");
   EXPECT_NE(log.text().find("1 invalid UTF-8 sequence(s)"), std::string::npos) << log.text();
   EXPECT_NE(log.text().find("bad\xEF\xBF\xBD"), std::string::npos);

@@ -3,18 +3,16 @@
 #include "mvtag/torch_checkpoint.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
 #include "mvtag/pickle.h"
 #include "mvtag/zip_reader.h"
+#include "test_util.h"
 
 using namespace mvtag;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -28,13 +26,8 @@ const NDArray* find(const std::vector<NamedArray>& tensors, const std::string& n
 }
 
 std::string error_of(const std::string& path) {
-  try {
-    read_torch_state_dict(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error for " << path;
-  return "";
+  SCOPED_TRACE(path);
+  return mvtag::test::error_of([&] { read_torch_state_dict(path); });
 }
 
 // Every tensor of the reference (HF names, no prefix) under `prefix`, LayerNorm renamed as asked.
@@ -66,11 +59,7 @@ void expect_reference(const TorchStateDict& sd, const std::string& prefix, bool 
 }
 
 // Pickle opcodes for hand-made torch pickles.
-std::string unicode(const std::string& s) {
-  std::string out = "X";
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((s.size() >> (8 * i)) & 0xff));
-  return out + s;
-}
+std::string unicode(const std::string& s) { return "X" + mvtag::test::le32(static_cast<std::uint32_t>(s.size())) + s; }
 std::string ints(const std::vector<int>& v) {
   std::string out = "(";
   for (int x : v) out += "K" + std::string(1, static_cast<char>(x));
@@ -90,7 +79,7 @@ std::string tensor_pickle(int offset, const std::vector<int>& shape, const std::
 PickleValue parse_tensor(const std::string& pickle, int numel) {
   std::vector<float> values(static_cast<std::size_t>(numel));
   for (int i = 0; i < numel; ++i) values[static_cast<std::size_t>(i)] = static_cast<float>(i);
-  const std::string bytes(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+  const std::string bytes = mvtag::test::raw_bytes(values);
   PickleOptions options;
   options.torch = true;
   options.torch_storage = [&](const TorchStorageRef& ref) -> std::string_view {
@@ -110,12 +99,7 @@ std::vector<float> tensor_values(const std::string& pickle, int numel) {
 }
 
 std::string tensor_error(const std::string& pickle, int numel) {
-  try {
-    parse_tensor(pickle, numel);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return mvtag::test::error_of([&] { parse_tensor(pickle, numel); });
 }
 
 }  // namespace
@@ -154,16 +138,14 @@ TEST(TorchCheckpoint, RefusesWhatIsNotAPlainStateDict) {
 
 TEST(TorchCheckpoint, ReportsDamagedLegacyFiles) {
   const std::string good = read_file(kDir + "ernie_hf_legacy/pytorch_model.bin");
-  const fs::path dir = fs::temp_directory_path() / ("mvtag_torch_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string path = (dir / "model.bin").string();
+  const mvtag::test::TempDir dir("torch_test");
+  const std::string path = dir.file("model.bin");
   write_file_atomic(path, good.substr(0, good.size() - 10));
   EXPECT_NE(error_of(path).find("truncated"), std::string::npos) << error_of(path);
   write_file_atomic(path, good + "xyz");
   EXPECT_NE(error_of(path).find("3 unexpected bytes after the last storage"), std::string::npos) << error_of(path);
   write_file_atomic(path, good.substr(0, 200));
   EXPECT_NE(error_of(path).find("model.bin"), std::string::npos);
-  fs::remove_all(dir);
 }
 
 TEST(TorchCheckpoint, FeatureFilesKeepTheNumpyOnlyWhitelist) {

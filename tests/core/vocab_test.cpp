@@ -2,18 +2,15 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <memory>
-#include <sstream>
 #include <string>
-
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
 #include "mvtag/vocab.h"
+#include "test_util.h"
 
 using namespace mvtag;
+using mvtag::test::LogCapture;
 namespace fs = std::filesystem;
 
 namespace {
@@ -21,31 +18,10 @@ namespace {
 const std::string kFixtureVocab = std::string(MVTAG_FIXTURES) + "/tokenizer/vocab.txt";
 const std::string kSpecials = "[PAD]\t0\n[CLS]\t1\n[SEP]\t2\n[UNK]\t3\n";
 
-// Routes spdlog's default logger into a string for the lifetime of the object.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_));
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  std::string text() const { return stream_.str(); }
-
- private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
-
 // The Error thrown by parsing `text` as "v.txt" (fails the test if nothing is thrown).
 Error parse_error(const std::string& text) {
-  try {
-    Vocab::parse(text, "v.txt");
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error for: " << text;
-  return Error(ErrorKind::Runtime, "none");
+  SCOPED_TRACE(text);
+  return mvtag::test::thrown_error([&] { Vocab::parse(text, "v.txt"); });
 }
 
 }  // namespace
@@ -105,14 +81,14 @@ TEST(Vocab, AcceptsEveryLineEnding) {
 }
 
 TEST(Vocab, IgnoresAByteOrderMarkWithAWarning) {
-  LogCapture log;
+  LogCapture log(spdlog::level::trace);
   const Vocab v = Vocab::parse("\xEF\xBB\xBF" + kSpecials, "v.txt");
   EXPECT_EQ(v.pad_id(), 0);
   EXPECT_NE(log.text().find("byte order mark"), std::string::npos) << log.text();
 }
 
 TEST(Vocab, ALineWithMoreThanTwoFieldsStopsReading) {
-  LogCapture log;
+  LogCapture log(spdlog::level::trace);
   const Vocab v = Vocab::parse(kSpecials + "x\t4\ny\t5\tjunk\nz\t6\n", "v.txt");
   EXPECT_TRUE(v.contains("x"));
   EXPECT_FALSE(v.contains("y"));
@@ -127,7 +103,7 @@ TEST(Vocab, StoppingBeforeASpecialTokenLosesIt) {
 }
 
 TEST(Vocab, DuplicatesLaterLineWinsCountedAndWarned) {
-  LogCapture log;
+  LogCapture log(spdlog::level::trace);
   const Vocab v = Vocab::parse(kSpecials + "foo\t4\nfoo\t5\nbar\t5\n", "v.txt");
   EXPECT_EQ(v.find("foo"), 5);
   EXPECT_EQ(v.find("bar"), 5);
@@ -203,17 +179,12 @@ TEST(Vocab, FromTokensNumbersThemInOrder) {
 
 class VocabFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mvtag_vocab_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  mvtag::test::TempDir dir_{"vocab_test"};
 };
 
 TEST_F(VocabFiles, WriteThenLoadGivesTheSameVocab) {
   const Vocab original = Vocab::load(kFixtureVocab);
-  const std::string path = (dir_ / "out" / "vocab.txt").string();
+  const std::string path = dir_.file("out/vocab.txt");
   write_vocab(original, path);
   const Vocab again = Vocab::load(path);
   EXPECT_EQ(again.entries(), original.entries());
@@ -223,7 +194,7 @@ TEST_F(VocabFiles, WriteThenLoadGivesTheSameVocab) {
 
 TEST_F(VocabFiles, WritesInIdOrderAndKeepsSharedIdAnswers) {
   const Vocab v = Vocab::parse("[UNK]\t9\n[PAD]\t0\n[CLS]\n[SEP]\na\t7\nb\t7\n", "v.txt");
-  const std::string path = (dir_ / "vocab.txt").string();
+  const std::string path = dir_.file("vocab.txt");
   write_vocab(v, path);
   EXPECT_EQ(read_file(path), "[PAD]\t0\n[CLS]\t2\n[SEP]\t3\na\t7\nb\t7\n[UNK]\t9\n");
   const Vocab again = Vocab::load(path);

@@ -1,23 +1,16 @@
 #include "mvtag/zip_reader.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 using namespace mvtag;
-namespace fs = std::filesystem;
 
 namespace {
 
-std::string le(std::uint64_t v, int bytes) {
-  std::string s;
-  for (int i = 0; i < bytes; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  return s;
-}
+std::string le(std::uint64_t v, int bytes) { return mvtag::test::le_bytes(v, bytes); }
 
 struct Entry {
   std::string name;
@@ -65,30 +58,17 @@ std::string make_zip(const std::vector<Entry>& entries, const ZipOptions& o = {}
 
 class ZipReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mvtag_zip_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string put(const std::string& bytes) {
-    const std::string path = (dir_ / ("z" + std::to_string(n_++) + ".zip")).string();
-    write_file_atomic(path, bytes);
-    return path;
-  }
+  std::string put(const std::string& bytes) { return dir_.write("z" + std::to_string(n_++) + ".zip", bytes); }
   // The message of the Error(Data) reading `bytes` (whole archive and every entry) throws.
   std::string error_of(const std::string& bytes) {
-    try {
+    const auto read_all = [&] {
       ZipReader zip(put(bytes));
       for (const ZipEntry& e : zip.entries()) zip.read(e);
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::Data) << e.what();
-      return e.what();
-    }
-    ADD_FAILURE() << "no error";
-    return "";
+    };
+    return mvtag::test::thrown_error(read_all, ErrorKind::Data).what();
   }
 
-  fs::path dir_;
+  mvtag::test::TempDir dir_{"zip_test"};
   int n_ = 0;
 };
 
@@ -163,6 +143,6 @@ TEST_F(ZipReaderTest, ReportsTruncationAndCorruption) {
 TEST_F(ZipReaderTest, DetectsTheSignature) {
   EXPECT_TRUE(has_zip_signature(put(make_zip(kEntries))));
   EXPECT_FALSE(has_zip_signature(put("\x80\x02.")));
-  EXPECT_FALSE(has_zip_signature((dir_ / "missing").string()));
-  EXPECT_THROW(ZipReader((dir_ / "missing").string()), Error);
+  EXPECT_FALSE(has_zip_signature(dir_.file("missing")));
+  EXPECT_THROW(ZipReader(dir_.file("missing")), Error);
 }
