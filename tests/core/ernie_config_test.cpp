@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +7,8 @@
 #include "mvtag/ernie_config.h"
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "test_util.h"
+#include "tiny_config.h"
 
 using namespace mvtag;
 using nlohmann::json;
@@ -48,21 +49,10 @@ const char* kHfConfig = R"({
   "vocab_size": 18000
 })";
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("mvtag_ernie_config_" + name)).string();
-}
-
 // Runs f, expects an Error(Config), returns it.
 template <typename F>
 Error expect_config_error(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Config) << e.what();
-    return e;
-  }
-  ADD_FAILURE() << "no error thrown";
-  return Error(ErrorKind::Runtime, "none");
+  return mvtag::test::thrown_error(f, ErrorKind::Config);
 }
 
 }  // namespace
@@ -152,15 +142,12 @@ TEST(ErnieConfig, WrongTypesAndRangesAreNamed) {
 }
 
 TEST(ErnieConfig, FileRoundTripIsReadableAsBothStrictAndLenient) {
-  ErnieConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 2;
+  ErnieConfig c = mvtag::test::tiny_ernie_config();
   c.intermediate_size = 48;
   c.layer_norm_eps = 1e-6;
   c.hidden_dropout_prob = 0.25;
-  const std::string path = temp_path("roundtrip.json");
+  const mvtag::test::TempDir dir("ernie_config");
+  const std::string path = dir.file("roundtrip.json");
   write_ernie_config(path, c);
   const ErnieConfig back = read_ernie_config(path);
   EXPECT_EQ(back.vocab_size, 40);
@@ -168,7 +155,6 @@ TEST(ErnieConfig, FileRoundTripIsReadableAsBothStrictAndLenient) {
   EXPECT_DOUBLE_EQ(back.layer_norm_eps, 1e-6);
   EXPECT_DOUBLE_EQ(back.hidden_dropout_prob, 0.25);
   EXPECT_EQ(ernie_config_from_json(ernie_config_to_json(c), "x", /*strict=*/true).hidden_size, 16);
-  std::filesystem::remove(path);
 }
 
 TEST(ErnieConfig, StrictModeWantsExactlyTheWrittenKeys) {
@@ -181,10 +167,9 @@ TEST(ErnieConfig, StrictModeWantsExactlyTheWrittenKeys) {
 }
 
 TEST(ErnieConfig, BadFilesNameTheFile) {
-  const std::string path = temp_path("broken.json");
-  write_file_atomic(path, "{ \"vocab_size\": ");
+  const mvtag::test::TempDir dir("ernie_config");
+  const std::string path = dir.write("broken.json", "{ \"vocab_size\": ");
   const Error e = expect_config_error([&] { read_ernie_config(path); });
   EXPECT_EQ(e.where().file, path);
-  std::filesystem::remove(path);
-  EXPECT_THROW(read_ernie_config(path), Error);
+  EXPECT_THROW(read_ernie_config(dir.file("absent.json")), Error);
 }

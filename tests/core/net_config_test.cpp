@@ -1,12 +1,13 @@
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "mvtag/error.h"
 #include "mvtag/net_config.h"
+#include "test_util.h"
+#include "tiny_config.h"
 
 using namespace mvtag;
 using nlohmann::json;
@@ -15,14 +16,7 @@ namespace {
 
 template <typename F>
 Error expect_config_error(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Config) << e.what();
-    return e;
-  }
-  ADD_FAILURE() << "no error thrown";
-  return Error(ErrorKind::Runtime, "none");
+  return mvtag::test::thrown_error(f, ErrorKind::Config);
 }
 
 json default_json() {
@@ -58,24 +52,15 @@ TEST(NetConfig, AnyOtherPoolModeIsSelfAttention) {
 }
 
 TEST(NetConfig, JsonRoundTrip) {
-  NetConfig c;
-  c.ernie.hidden_size = 16;
-  c.ernie.num_attention_heads = 2;
-  c.ernie.intermediate_size = 64;
-  c.rgb_dim = 12;
-  c.audio_dim = 6;
-  c.lstm_size_img = 5;
-  c.lstm_size_audio = 3;
-  c.num_classes = 7;
-  c.textcnn_filters = 4;
+  NetConfig c = mvtag::test::tiny_net_config();
   c.drop_rate = 0.25;
   c.lstm_pool_mode = "attention";
   c.loss_type = "softmax";
   c.ernie_freeze = false;
-  const std::string path = (std::filesystem::temp_directory_path() / "mvtag_net_config_test.json").string();
+  const mvtag::test::TempDir dir("net_config_test");
+  const std::string path = dir.file("model.json");
   write_net_config(path, c);
   const NetConfig b = read_net_config(path);
-  std::filesystem::remove(path);
   EXPECT_EQ(b.ernie.hidden_size, 16);
   EXPECT_EQ(b.ernie.intermediate_size, 64);
   EXPECT_EQ(b.rgb_dim, 12);

@@ -4,10 +4,14 @@
 #include "model/golden.h"
 #include "mvtag/error.h"
 #include "mvtag/model.h"
+#include "test_util.h"
+#include "tiny_config.h"
 
 using namespace mvtag;
 using mvtag::test::close;
 using mvtag::test::Golden;
+using mvtag::test::thrown_error;
+using mvtag::test::tiny_net_config;
 
 namespace {
 
@@ -48,34 +52,6 @@ NetInput batch_of(const std::vector<Video>& videos, std::int64_t extra = 0) {
     in.text_len[b] = v.ids.size(0);
   }
   return in;
-}
-
-NetConfig tiny_config() {
-  NetConfig c;
-  c.ernie.vocab_size = 40;
-  c.ernie.hidden_size = 16;
-  c.ernie.num_hidden_layers = 2;
-  c.ernie.num_attention_heads = 2;
-  c.ernie.intermediate_size = 64;
-  c.ernie.max_position_embeddings = 12;
-  c.rgb_dim = 12;
-  c.audio_dim = 6;
-  c.lstm_size_img = 5;
-  c.lstm_size_audio = 3;
-  c.num_classes = 7;
-  c.textcnn_filters = 4;
-  return c;
-}
-
-template <typename F>
-Error expect_error(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error thrown";
-  return Error(ErrorKind::Runtime, "none");
 }
 
 }  // namespace
@@ -135,7 +111,7 @@ TEST(Model, AnUnfrozenErnieIsTrained) {
 }
 
 TEST(Model, TrainingDiffersFromEvalOnlyThroughDropout) {
-  NetConfig c = tiny_config();
+  NetConfig c = tiny_net_config();
   c.drop_rate = 0.0;
   c.ernie.hidden_dropout_prob = 0.0;
   c.ernie.attention_probs_dropout_prob = 0.0;
@@ -160,7 +136,7 @@ TEST(Model, TrainingDiffersFromEvalOnlyThroughDropout) {
 TEST(Model, SeedDeterminesTheInitialisation) {
   const auto build = [](std::uint64_t seed) {
     torch::manual_seed(seed);
-    return VideoTagNet(tiny_config());
+    return VideoTagNet(tiny_net_config());
   };
   const auto a = build(7), b = build(7), c = build(8);
   const auto pa = a->named_parameters(), pb = b->named_parameters(), pc = c->named_parameters();
@@ -171,7 +147,7 @@ TEST(Model, SeedDeterminesTheInitialisation) {
 
 TEST(Model, InitialisationFollowsTheOriginal) {
   torch::manual_seed(3);
-  NetConfig c = tiny_config();
+  NetConfig c = tiny_net_config();
   c.ernie.vocab_size = 4000;  // enough samples for the statistics
   VideoTagNet net(c);
   const auto p = net->named_parameters();
@@ -202,7 +178,7 @@ TEST(Model, InitialisationFollowsTheOriginal) {
 
 TEST(Model, ParameterNamesAreTheFileFormat) {
   // Any change here changes the weight file format (docs/FORMATS.md).
-  VideoTagNet net(tiny_config());
+  VideoTagNet net(tiny_net_config());
   std::vector<std::string> names;
   for (const auto& item : net->named_parameters()) {
     if (item.key().rfind("ernie.layers.", 0) == 0 && item.key().rfind("ernie.layers.0.", 0) != 0) continue;
@@ -237,7 +213,7 @@ TEST(Model, ParameterNamesAreTheFileFormat) {
 }
 
 TEST(Model, SelfAttentionHasNoTanhFc) {
-  NetConfig c = tiny_config();
+  NetConfig c = tiny_net_config();
   c.lstm_pool_mode = "";
   VideoTagNet net(c);
   const auto p = net->named_parameters();
@@ -266,7 +242,7 @@ std::pair<std::int64_t, std::int64_t> documented_counts(const NetConfig& c) {
 
 TEST(Model, ParameterCountsFollowTheDocumentedShapes) {
   for (const char* mode : {"text_guide", "attention"}) {
-    NetConfig c = tiny_config();
+    NetConfig c = tiny_net_config();
     c.lstm_pool_mode = mode;
     VideoTagNet net(c);
     std::int64_t ernie = 0, rest = 0;
@@ -283,7 +259,7 @@ TEST(Model, ParameterCountsFollowTheDocumentedShapes) {
 }
 
 TEST(Model, SoftmaxLossNormalisesLabels) {
-  NetConfig c = tiny_config();
+  NetConfig c = tiny_net_config();
   c.loss_type = "softmax";
   VideoTagNet net(c);
   const auto logits = torch::tensor({{0.5f, -1.0f, 2.0f}, {0.0f, 0.3f, -0.2f}});
@@ -300,7 +276,7 @@ TEST(Model, SoftmaxLossNormalisesLabels) {
 }
 
 TEST(Model, SigmoidLossIsSummedBinaryCrossEntropy) {
-  NetConfig c = tiny_config();
+  NetConfig c = tiny_net_config();
   c.num_classes = 2;
   VideoTagNet net(c);
   const auto z = torch::tensor({{1.0f, -2.0f}, {0.5f, 0.0f}});
@@ -315,7 +291,7 @@ TEST(Model, SigmoidLossIsSummedBinaryCrossEntropy) {
   }
   EXPECT_NEAR(net->loss(z, y).item<double>(), expected, 1e-5);
   EXPECT_TRUE(torch::allclose(net->probabilities(z), torch::sigmoid(z)));
-  const Error e = expect_error([&] { net->loss(z, torch::zeros({2, 3})); });
+  const Error e = thrown_error([&] { net->loss(z, torch::zeros({2, 3})); });
   EXPECT_EQ(e.where().tensor, "labels");
 }
 
@@ -324,7 +300,7 @@ TEST(Model, BadInputsAreNamed) {
   auto net = g.net();
   torch::NoGradGuard no_grad;
   const auto expect_named = [&](NetInput in, const std::string& tensor) {
-    const Error e = expect_error([&] { net->forward(in); });
+    const Error e = thrown_error([&] { net->forward(in); });
     EXPECT_EQ(e.where().tensor, tensor) << e.what();
     EXPECT_EQ(e.kind(), ErrorKind::Data);
   };
