@@ -3,9 +3,6 @@
 // original's combined checkpoint round-trips through our network exactly.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -14,9 +11,10 @@
 #include "mvtag/paddle_import.h"
 #include "mvtag/pretrained_ernie.h"
 #include "mvtag/weights.h"
+#include "test_util.h"
 
 using namespace mvtag;
-namespace fs = std::filesystem;
+using mvtag::test::TempDir;
 
 namespace {
 
@@ -81,32 +79,20 @@ NetInput random_input(const NetConfig& c) {
   return in;
 }
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("mvtag_interop_model_" + std::to_string(::getpid()))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
 }  // namespace
 
 TEST(ErnieInterop, EveryDirectoryKindGivesTheReferenceOutputs) {
   for (const std::string dir : {"ernie_paddle", "ernie_hf_zip", "ernie_hf_legacy", "ernie_hf_safetensors"}) {
     EXPECT_LE(max_error(kDir + dir), 1e-5) << dir;
   }
-  TempDir tmp;
+  TempDir tmp("interop_model");
   write_ernie_directory(read_pretrained_ernie(kDir + "ernie_hf_zip"), tmp.file("converted"));
   EXPECT_LE(max_error(tmp.file("converted")), 1e-5);
 }
 
 TEST(ErnieInterop, TheReferenceTellsWeightsApart) {
   // Guards the check above: a model one weight away from the reference is not within 1e-5.
-  TempDir tmp;
+  TempDir tmp("interop_model");
   PretrainedErnie pretrained = read_pretrained_ernie(kDir + "ernie_paddle");
   for (NamedArray& t : pretrained.weights.tensors) {
     if (t.name == "ernie.layers.1.ffn_out.bias") t.array.data[3] ^= 0x80;  // flip one bias's sign
@@ -132,7 +118,7 @@ TEST(CheckpointInterop, ThePythonCheckpointLoadsIntoTheNetworkByName) {
 }
 
 TEST(CheckpointInterop, ExportThenImportGivesTheSameNetwork) {
-  TempDir tmp;
+  TempDir tmp("interop_model");
   for (const std::string mode : {"text_guide", "self_attention"}) {
     const NetConfig c = tiny_config(mode);
     torch::manual_seed(11);

@@ -1,5 +1,3 @@
-#include <filesystem>
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,26 +6,21 @@
 #include "mvtag/io.h"
 #include "mvtag/safetensors.h"
 #include "mvtag/weights.h"
+#include "test_util.h"
 
 using namespace mvtag;
+using mvtag::test::expect_message_contains;
 using mvtag::test::Golden;
-
-namespace fs = std::filesystem;
+using mvtag::test::TempDir;
+using mvtag::test::thrown_error;
 
 namespace {
 
 class Weights : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mvtag_weights_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
-  fs::path dir_;
+  TempDir dir_{"weights_test"};
 };
 
 VideoTagNet seeded(const NetConfig& config, std::uint64_t seed) {
@@ -54,16 +47,10 @@ bool unchanged(const torch::nn::Module& m, const std::map<std::string, torch::Te
 Error load_error(const Golden& g, const SafetensorsFile& file, const std::string& source) {
   auto net = seeded(g.config, 1);
   const auto before = snapshot(*net);
-  try {
-    load_module_arrays(*net, file, source);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Model);
-    EXPECT_EQ(e.where().file, source);
-    EXPECT_TRUE(unchanged(*net, before)) << "a failed load must not change any parameter";
-    return e;
-  }
-  ADD_FAILURE() << "no error thrown";
-  return Error(ErrorKind::Runtime, "none");
+  const Error e = thrown_error([&] { load_module_arrays(*net, file, source); }, ErrorKind::Model);
+  EXPECT_EQ(e.where().file, source);
+  EXPECT_TRUE(unchanged(*net, before)) << "a failed load must not change any parameter";
+  return e;
 }
 
 }  // namespace
@@ -85,9 +72,9 @@ TEST_F(Weights, SaveThenLoadGivesIdenticalOutputs) {
 TEST_F(Weights, ModelDirectoryRoundTrip) {
   const Golden g("b");
   auto net = seeded(g.config, 3);
-  save_model_files(*net, dir_.string());
+  save_model_files(*net, dir_.path());
   EXPECT_TRUE(path_exists(path(kModelConfigFile)));
-  auto back = load_model(dir_.string());
+  auto back = load_model(dir_.path());
   EXPECT_FALSE(back->is_training());
   EXPECT_EQ(back->config().lstm_pool_mode, "attention");
   EXPECT_EQ(back->config().loss_type, "softmax");
@@ -179,34 +166,25 @@ TEST_F(Weights, ErnieAloneUnderItsModelNames) {
   EXPECT_TRUE(unchanged(*target->textcnn, textcnn_before));
 
   // The whole model's file is not an ERNIE file.
-  try {
-    load_ernie_weights(*target->ernie, g.weights_path);
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unexpected tensor 'classifier.weight'"), std::string::npos) << e.what();
-  }
+  expect_message_contains(thrown_error([&] { load_ernie_weights(*target->ernie, g.weights_path); }),
+                          {"unexpected tensor 'classifier.weight'"});
 }
 
 TEST_F(Weights, ErnieDirectoryChecksTheConfig) {
   const Golden g("a");
   auto source = g.net();
-  save_ernie_directory(*source->ernie, dir_.string());
+  save_ernie_directory(*source->ernie, dir_.path());
   EXPECT_EQ(read_ernie_config(path(kErnieConfigFile)).hidden_size, 16);
   auto target = seeded(g.config, 4);
-  load_ernie_directory(*target->ernie, dir_.string());
+  load_ernie_directory(*target->ernie, dir_.path());
   EXPECT_TRUE(torch::equal(target->ernie->word_embeddings->weight, source->ernie->word_embeddings->weight));
 
   NetConfig bigger = g.config;
   bigger.ernie.num_hidden_layers = 3;
   auto mismatched = seeded(bigger, 4);
-  try {
-    load_ernie_directory(*mismatched->ernie, dir_.string());
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Model);
-    EXPECT_EQ(e.where().key, "num_hidden_layers");
-    EXPECT_EQ(e.where().file, path(kErnieConfigFile));
-  }
+  const Error e = thrown_error([&] { load_ernie_directory(*mismatched->ernie, dir_.path()); }, ErrorKind::Model);
+  EXPECT_EQ(e.where().key, "num_hidden_layers");
+  EXPECT_EQ(e.where().file, path(kErnieConfigFile));
 }
 
 TEST(TensorConversion, RoundTripsEveryDtype) {
