@@ -9,23 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "mvtag/utf8.h"  // the tokenizer replaces invalid UTF-8 as sanitize_utf8 does
 #include "mvtag/vocab.h"
 
 namespace mvtag {
 
 constexpr std::size_t kDefaultMaxLen = 50;   // max_seq_len of the original, [CLS] and [SEP] included
 constexpr std::size_t kMaxWordChars = 100;   // longer basic tokens become [UNK]
-
-// ---- Python-compatible text helpers -------------------------------------------------------
-
-// Valid UTF-8 for any bytes, like Python's bytes.decode('utf-8', 'replace'): every maximal
-// invalid subpart (truncated sequence, overlong form, surrogate, byte 0xC0/0xC1/0xF5..0xFF, lone
-// continuation byte) becomes U+FFFD. `replaced`, if given, receives the number of U+FFFDs added.
-std::string sanitize_utf8(std::string_view bytes, std::size_t* replaced = nullptr);
-// Python str.isspace() for one code point.
-bool is_python_space(char32_t c);
-// Python str.strip() without arguments on UTF-8 text (invalid bytes are never stripped).
-std::string_view python_strip(std::string_view text);
 
 // ---- Tokenization ----------------------------------------------------------------------------
 

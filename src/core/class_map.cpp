@@ -3,45 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <limits>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
 #include "mvtag/list_file.h"
+#include "mvtag/utf8.h"
 
 namespace mvtag {
 
 namespace {
-
-// Python's str.isspace() set, which str.strip() removes (U+3000 matters for Chinese files).
-bool is_python_space(std::uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-         cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-// Decodes the code point starting at s[i] (valid UTF-8 assumed) and its length in bytes.
-std::uint32_t decode_at(std::string_view s, std::size_t i, std::size_t* length) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-  std::uint32_t cp = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
-  for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  *length = n;
-  return cp;
-}
-
-std::string_view python_strip(std::string_view s) {
-  std::size_t len = 0;
-  while (!s.empty() && is_python_space(decode_at(s, 0, &len))) s.remove_prefix(len);
-  while (!s.empty()) {
-    std::size_t start = s.size() - 1;
-    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-    if (!is_python_space(decode_at(s, start, &len))) break;
-    s.remove_suffix(s.size() - start);
-  }
-  return s;
-}
 
 // Python int() for the index field: optional surrounding whitespace and sign, decimal digits.
 bool parse_index(std::string_view s, long long* out) {

@@ -11,6 +11,7 @@
 #include "mvtag/error.h"
 #include "mvtag/features.h"
 #include "mvtag/io.h"
+#include "mvtag/utf8.h"
 #include "mvtag/vocab.h"
 
 namespace mvtag {
@@ -69,8 +70,7 @@ const std::vector<std::string> kLatinPieces = {"vlog", "diy", "ok", "20", "##24"
 std::vector<std::string> utf8_chars(const std::string& s) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+    const std::size_t n = decode_utf8(s, i).length;
     out.push_back(s.substr(i, n));
     i += n;
   }

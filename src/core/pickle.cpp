@@ -13,6 +13,7 @@
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "mvtag/utf8.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "mvtag's pickle reader assumes a little-endian host"
@@ -124,14 +125,7 @@ const char* pickle_type_name(PickleValue::Type type) {
 std::string latin1_to_utf8(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
-  for (unsigned char c : raw) {
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
+  for (unsigned char c : raw) append_utf8(out, c);  // latin-1 bytes are U+0000..U+00FF
   return out;
 }
 
@@ -142,64 +136,6 @@ constexpr int kHighestProtocol = 5;
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
-
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-// Decodes one UTF-8 sequence at s[i] (surrogates allowed, as Python's 'surrogatepass' does);
-// returns its length, or 0 if the bytes there are not UTF-8.
-std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t* cp) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  std::size_t n;
-  std::uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if (c >= 0xC2 && c <= 0xDF) {
-    n = 2, v = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3, v = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4, v = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    v = (v << 6) | (b(k) & 0x3F);
-  }
-  if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF))) return 0;
-  *cp = v;
-  return n;
-}
-
-bool is_utf8(std::string_view s) {
-  std::uint32_t cp;
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t n = utf8_sequence(s, i, &cp);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
 std::string hex_byte(unsigned char c) {
   static const char* hex = "0123456789abcdef";
@@ -1016,7 +952,8 @@ void Unpickler::push_string_opcode() {
 }
 
 void Unpickler::push_unicode(std::string_view utf8) {
-  if (!is_utf8(utf8)) fail("the string is not valid UTF-8");
+  // Python's pickle decodes with 'surrogatepass'.
+  if (!is_valid_utf8(utf8, Surrogates::Allow)) fail("the string is not valid UTF-8");
   push(add_text(Kind::Str, std::string(utf8)));
 }
 
@@ -1235,12 +1172,11 @@ std::string_view Unpickler::raw_bytes_of(Ref r, const std::string& role, std::st
   const Node& n = nodes_[r];
   if (n.kind == Kind::Bytes || n.kind == Kind::Latin1) return n.text;
   if (n.kind != Kind::Str) fail(role + " must be bytes, got " + what(r));
-  std::uint32_t cp = 0;  // numpy encodes a str data argument as latin-1
-  for (std::size_t i = 0; i < n.text.size();) {
-    const std::size_t len = utf8_sequence(n.text, i, &cp);
-    if (len == 0 || cp > 0xFF) fail(role + ": a str with characters beyond latin-1");
-    *scratch += static_cast<char>(cp);
-    i += len;
+  for (std::size_t i = 0; i < n.text.size();) {  // numpy encodes a str data argument as latin-1
+    const Utf8Char c = decode_utf8(n.text, i, Surrogates::Allow);
+    if (!c.valid || c.cp > 0xFF) fail(role + ": a str with characters beyond latin-1");
+    *scratch += static_cast<char>(c.cp);
+    i += c.length;
   }
   return *scratch;
 }

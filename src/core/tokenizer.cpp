@@ -9,78 +9,26 @@
 #include <spdlog/spdlog.h>
 
 #include "mvtag/error.h"
+#include "mvtag/utf8.h"
 
 namespace mvtag {
 
 namespace {
 
-constexpr char32_t kReplacement = 0xFFFD;
-
 // ---- UTF-8 ---------------------------------------------------------------------------------
 
-// Decodes the character at s[i] and advances i past it. A maximal invalid subpart gives one
-// U+FFFD and sets `invalid`, as Python's decode(errors='replace') does.
-char32_t decode_next(std::string_view s, std::size_t& i, bool& invalid) {
-  const auto lead = static_cast<unsigned char>(s[i++]);
-  invalid = false;
-  if (lead < 0x80) return lead;
-  int trail = 0;
-  char32_t cp = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the first continuation byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    trail = 1, cp = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    trail = 2, cp = lead & 0x0F;
-    if (lead == 0xE0) lo = 0xA0;  // overlong
-    if (lead == 0xED) hi = 0x9F;  // surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    trail = 3, cp = lead & 0x07;
-    if (lead == 0xF0) lo = 0x90;  // overlong
-    if (lead == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    invalid = true;
-    return kReplacement;
-  }
-  for (int got = 0; got < trail; ++got, ++i) {
-    const auto c = i < s.size() ? static_cast<unsigned char>(s[i]) : 0;
-    if (c < lo || c > hi) {  // the offending byte starts the next character
-      invalid = true;
-      return kReplacement;
-    }
-    cp = (cp << 6) | (c & 0x3F);
-    lo = 0x80, hi = 0xBF;
-  }
-  return cp;
-}
-
-// Calls emit(code point) for each character; returns the number of U+FFFD replacements.
+// Calls emit(code point) for each character, a maximal invalid subpart giving one U+FFFD as
+// Python's decode(errors='replace') does; returns the number of U+FFFD replacements.
 template <class Emit>
-std::size_t decode_utf8(std::string_view s, Emit&& emit) {
+std::size_t for_each_char(std::string_view s, Emit&& emit) {
   std::size_t invalid = 0;
-  bool bad = false;
   for (std::size_t i = 0; i < s.size();) {
-    emit(decode_next(s, i, bad));
-    invalid += bad;
+    const Utf8Char c = decode_utf8(s, i);
+    emit(c.cp);
+    invalid += !c.valid;
+    i += c.length;
   }
   return invalid;
-}
-
-void append_utf8(char32_t c, std::string& out) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
 }
 
 // ---- Character classes (spec §3.2) ------------------------------------------------------------
@@ -95,7 +43,7 @@ bool is_other_category(utf8proc_category_t cat) {
 // Step 1 drops these: NUL, U+FFFD and every category C* character except \t \n \r.
 bool is_dropped(char32_t c) {
   if (c == '\t' || c == '\n' || c == '\r') return false;
-  return c == 0 || c == kReplacement || is_other_category(category(c));
+  return c == 0 || c == kReplacementCharacter || is_other_category(category(c));
 }
 
 // Step 1 turns these into ' '.
@@ -180,7 +128,7 @@ Scratch& scratch() {
 void clean_text(std::string_view title, std::u32string& out) {
   out.clear();
   out.reserve(title.size() + 8);
-  const std::size_t invalid = decode_utf8(title, [&out](char32_t c) {
+  const std::size_t invalid = for_each_char(title, [&out](char32_t c) {
     if (is_dropped(c)) return;
     if (is_clean_space(c)) {
       out += U' ';
@@ -279,35 +227,7 @@ void for_each_basic_token(Scratch& s, Basic&& basic) {
 
 }  // namespace
 
-// ---- Public helpers --------------------------------------------------------------------------
-
-std::string sanitize_utf8(std::string_view bytes, std::size_t* replaced) {
-  std::string out;
-  out.reserve(bytes.size());
-  const std::size_t n = decode_utf8(bytes, [&out](char32_t c) { append_utf8(c, out); });
-  if (replaced != nullptr) *replaced = n;
-  return out;
-}
-
-bool is_python_space(char32_t c) {
-  if (c <= 0x20) return c == 0x20 || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
-  if (c < 0x85) return false;
-  return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-std::string_view python_strip(std::string_view text) {
-  std::size_t first = std::string_view::npos, last_end = 0;
-  bool invalid = false;
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t begin = i;
-    if (!is_python_space(decode_next(text, i, invalid))) {
-      if (first == std::string_view::npos) first = begin;
-      last_end = i;
-    }
-  }
-  return first == std::string_view::npos ? std::string_view() : text.substr(first, last_end - first);
-}
+// ---- Basic tokenization ----------------------------------------------------------------------
 
 std::vector<std::string> basic_tokenize(std::string_view title) {
   Scratch& s = scratch();
@@ -315,7 +235,7 @@ std::vector<std::string> basic_tokenize(std::string_view title) {
   std::vector<std::string> out;
   for_each_basic_token(s, [&out](const char32_t* p, std::size_t n) {
     std::string t;
-    for (std::size_t k = 0; k < n; ++k) append_utf8(p[k], t);
+    for (std::size_t k = 0; k < n; ++k) append_utf8(t, p[k]);
     out.push_back(std::move(t));
   });
   return out;
@@ -360,7 +280,7 @@ void wordpiece_token(const Vocab& vocab, Scratch& s, const char32_t* p, std::siz
   s.offsets.clear();
   for (std::size_t k = 0; k < n; ++k) {
     s.offsets.push_back(s.utf8.size());
-    append_utf8(p[k], s.utf8);
+    append_utf8(s.utf8, p[k]);
   }
   s.offsets.push_back(s.utf8.size());
   s.pieces.clear();
@@ -424,7 +344,7 @@ TextRecord Tokenizer::encode(std::string_view title, std::size_t max_len) const 
 
 std::vector<std::string> Tokenizer::wordpiece(std::string_view basic_token) const {
   std::u32string cps;
-  decode_utf8(basic_token, [&cps](char32_t c) { cps += c; });
+  for_each_char(basic_token, [&cps](char32_t c) { cps += c; });
   std::vector<std::string> out;
   wordpiece_token(vocab_, scratch(), cps.data(), cps.size(), [&out](std::string_view text, bool cont, int) {
     out.push_back(cont ? "##" + std::string(text) : std::string(text));

@@ -7,7 +7,7 @@
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
-#include "mvtag/tokenizer.h"
+#include "mvtag/utf8.h"
 
 namespace mvtag {
 

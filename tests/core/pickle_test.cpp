@@ -234,6 +234,7 @@ TEST(PickleReader, DecodesFloatsAndStrings) {
   EXPECT_EQ(parse_pickle("V\\U0001f600\n.", "t"), P::of_str("\xf0\x9f\x98\x80"));
   EXPECT_EQ(parse_pickle("\x80\x04\x8c\x02\xc3\xa9.", "t"), P::of_str("\xc3\xa9"));
   EXPECT_NE(parse_error("\x80\x04\x8c\x02\xc3\x28.").message().find("UTF-8"), std::string::npos);
+  EXPECT_EQ(parse_pickle("\x80\x04\x8c\x03\xed\xa0\x80.", "t"), P::of_str("\xed\xa0\x80"));  // surrogatepass
   EXPECT_EQ(parse_pickle("\x80\x03""C\x02hi.", "t"), P::of_bytes("hi"));
 }
 

@@ -167,32 +167,6 @@ TEST(Tokenizer, SameResultsFromSeveralThreads) {
 
 // ---- Invalid UTF-8 ------------------------------------------------------------------------------
 
-TEST(Utf8, SanitizeReplacesLikePython) {
-  // Expected values from bytes.decode('utf-8', 'replace') in CPython 3.11.
-  const std::string fffd = "\xEF\xBF\xBD";
-  const struct {
-    std::string in, out;
-    std::size_t replaced;
-  } cases[] = {
-      {"\xE4\xB8", fffd, 1},                               // truncated 3-byte sequence
-      {"\xE4\xB8" "a", fffd + "a", 1},                     // truncated, then ASCII
-      {"a\xC0\xAF" "b", "a" + fffd + fffd + "b", 2},       // overlong '/'
-      {"\xE0\x80\x80", fffd + fffd + fffd, 3},             // overlong 3-byte NUL
-      {"\xED\xA0\x80", fffd + fffd + fffd, 3},             // surrogate U+D800
-      {"\xF0\x9F\x98", fffd, 1},                           // truncated emoji
-      {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd, 4},  // above U+10FFFF
-      {"\xFF", fffd, 1},
-      {"\xC0", fffd, 1},
-      {"\x80", fffd, 1},  // lone continuation byte
-      {"ok \xF0\x9F\x98\x80 \xE5\xA5\xBD", "ok \xF0\x9F\x98\x80 \xE5\xA5\xBD", 0},
-  };
-  for (const auto& c : cases) {
-    std::size_t replaced = 99;
-    EXPECT_EQ(sanitize_utf8(c.in, &replaced), c.out);
-    EXPECT_EQ(replaced, c.replaced);
-  }
-}
-
 TEST(Utf8, InvalidBytesInTitlesAreDroppedWithoutThrowing) {
   const Tokenizer tok = small_tokenizer();
   // Replaced by U+FFFD, which cleaning drops: neighbours join, as in the original.
@@ -211,20 +185,6 @@ TEST(Utf8, InvalidTitleIsLoggedAtDebugLevel) {
   basic_tokenize("bad\xFF");
   EXPECT_NE(log.text().find("1 invalid UTF-8 sequence(s)"), std::string::npos) << log.text();
   EXPECT_NE(log.text().find("bad\xEF\xBF\xBD"), std::string::npos);
-}
-
-TEST(Utf8, PythonWhitespaceAndStrip) {
-  for (char32_t c : {0x09, 0x0D, 0x1C, 0x1F, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x200A, 0x2028, 0x2029, 0x202F,
-                     0x205F, 0x3000}) {
-    EXPECT_TRUE(is_python_space(c)) << std::hex << static_cast<unsigned>(c);
-  }
-  for (char32_t c : {0x00, 0x08, 0x0E, 0x21, 0x84, 0x180E, 0x200B, 0x200D, 0xFEFF, 0x3001}) {
-    EXPECT_FALSE(is_python_space(c)) << std::hex << static_cast<unsigned>(c);
-  }
-  EXPECT_EQ(python_strip(" \t\xE3\x80\x80 a b\xC2\xA0\n"), "a b");
-  EXPECT_EQ(python_strip("\xE2\x80\x8B" "x"), "\xE2\x80\x8B" "x");  // zero-width space is not a space
-  EXPECT_EQ(python_strip(" \xFF "), "\xFF");
-  EXPECT_EQ(python_strip("   "), "");
 }
 
 // ---- Text records ---------------------------------------------------------------------------------
