@@ -16,4 +16,18 @@ void xavier_uniform(torch::Tensor& weight, std::int64_t fan_in, std::int64_t fan
 // Normal(0, std) truncated to ±2 std (Paddle's TruncatedNormal), by rejection sampling.
 void truncated_normal(torch::Tensor& weight, double std);
 
+// While one is alive on this thread, the two initialisers above do nothing: for networks whose
+// weights are loaded right after they are built (the truncated normal of ERNIE base alone
+// takes seconds).
+class SkipInitialisation {
+ public:
+  SkipInitialisation();
+  ~SkipInitialisation();
+  SkipInitialisation(const SkipInitialisation&) = delete;
+  SkipInitialisation& operator=(const SkipInitialisation&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace mvtag

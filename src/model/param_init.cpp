@@ -6,13 +6,22 @@
 
 namespace mvtag {
 
+namespace {
+thread_local bool skip_initialisation = false;
+}  // namespace
+
+SkipInitialisation::SkipInitialisation() : previous_(skip_initialisation) { skip_initialisation = true; }
+SkipInitialisation::~SkipInitialisation() { skip_initialisation = previous_; }
+
 void xavier_uniform(torch::Tensor& weight, std::int64_t fan_in, std::int64_t fan_out) {
+  if (skip_initialisation) return;
   torch::NoGradGuard no_grad;
   const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
   weight.uniform_(-bound, bound);
 }
 
 void truncated_normal(torch::Tensor& weight, double std) {
+  if (skip_initialisation) return;
   torch::NoGradGuard no_grad;
   // Rejection sampling: redraw the ~4.6% of values beyond ±2 std until none is left
   // (vectorised normal draws; much faster than an inverse-CDF erfinv on large tables).

@@ -1,5 +1,7 @@
 #include "mvtag/weights.h"
 
+#include "mvtag/param_init.h"
+
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -169,7 +171,11 @@ void save_model_files(const VideoTagNetImpl& net, const std::string& dir) {
 }
 
 VideoTagNet load_model(const std::string& dir, const torch::Device& device) {
-  VideoTagNet net(read_net_config(join(dir, kModelConfigFile)));
+  const NetConfig config = read_net_config(join(dir, kModelConfigFile));
+  VideoTagNet net = [&] {
+    SkipInitialisation skip;  // every weight is loaded next
+    return VideoTagNet(config);
+  }();
   load_weights(*net, join(dir, kModelWeightsFile));
   net->to(device);
   net->eval();
