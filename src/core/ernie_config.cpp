@@ -6,45 +6,13 @@
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "mvtag/json_fields.h"
 
 namespace mvtag {
 
 namespace {
 
 using nlohmann::json;
-
-Location at_key(const std::string& source, const std::string& key) {
-  Location where = at_file(source);
-  where.key = key;
-  return where;
-}
-
-[[noreturn]] void bad_value(const std::string& source, const std::string& key, const std::string& expected,
-                            const json& value) {
-  throw_error(ErrorKind::Config, "expected " + expected + ", got " + value.dump(), at_key(source, key));
-}
-
-std::int64_t get_int(const json& j, const std::string& key, const std::string& source) {
-  const json& v = j.at(key);
-  if (!v.is_number_integer()) bad_value(source, key, "an integer", v);
-  return v.get<std::int64_t>();
-}
-
-double get_double(const json& j, const std::string& key, const std::string& source) {
-  const json& v = j.at(key);
-  if (!v.is_number()) bad_value(source, key, "a number", v);
-  return v.get<double>();
-}
-
-std::string get_string(const json& j, const std::string& key, const std::string& source) {
-  const json& v = j.at(key);
-  if (!v.is_string()) bad_value(source, key, "a string", v);
-  return v.get<std::string>();
-}
-
-void require(const json& j, const std::string& key, const std::string& source) {
-  if (!j.contains(key)) throw_error(ErrorKind::Config, "missing required key", at_key(source, key));
-}
 
 const std::set<std::string>& written_keys() {
   static const std::set<std::string> keys = {
@@ -60,43 +28,38 @@ const std::set<std::string>& written_keys() {
 }  // namespace
 
 ErnieConfig ernie_config_from_json(const json& j, const std::string& source, bool strict) {
-  if (!j.is_object()) throw_error(ErrorKind::Config, "expected a JSON object, got " + std::string(j.type_name()), at_file(source));
+  JsonFields f(j, source);
   if (strict) {
     for (const auto& item : j.items()) {
       if (!written_keys().count(item.key())) throw_error(ErrorKind::Config, "unknown key", at_key(source, item.key()));
     }
-    for (const auto& key : written_keys()) require(j, key, source);
+    for (const auto& key : written_keys()) f.require(key);
   }
   for (const char* key : {"vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                           "max_position_embeddings", "hidden_act", "hidden_dropout_prob",
                           "attention_probs_dropout_prob"}) {
-    require(j, key, source);
+    f.require(key);
   }
-  if (j.contains("use_task_id")) {
-    const json& v = j.at("use_task_id");
-    if (!v.is_boolean()) bad_value(source, "use_task_id", "a boolean", v);
+  if (f.has("use_task_id")) {
+    const json& v = f.at("use_task_id");
+    if (!v.is_boolean()) f.bad_value("use_task_id", "a boolean", v);
     if (v.get<bool>()) throw_error(ErrorKind::Config, "task embeddings not supported", at_key(source, "use_task_id"));
   }
 
   ErnieConfig c;
-  c.vocab_size = get_int(j, "vocab_size", source);
-  c.hidden_size = get_int(j, "hidden_size", source);
-  c.num_hidden_layers = get_int(j, "num_hidden_layers", source);
-  c.num_attention_heads = get_int(j, "num_attention_heads", source);
-  c.max_position_embeddings = get_int(j, "max_position_embeddings", source);
+  c.vocab_size = f.get_int("vocab_size");
+  c.hidden_size = f.get_int("hidden_size");
+  c.num_hidden_layers = f.get_int("num_hidden_layers");
+  c.num_attention_heads = f.get_int("num_attention_heads");
+  c.max_position_embeddings = f.get_int("max_position_embeddings");
   // The original reads sent_type_vocab_size first and falls back to type_vocab_size.
-  if (j.contains("sent_type_vocab_size")) {
-    c.type_vocab_size = get_int(j, "sent_type_vocab_size", source);
-  } else {
-    require(j, "type_vocab_size", source);
-    c.type_vocab_size = get_int(j, "type_vocab_size", source);
-  }
-  c.intermediate_size = j.contains("intermediate_size") ? get_int(j, "intermediate_size", source) : 4 * c.hidden_size;
-  c.hidden_dropout_prob = get_double(j, "hidden_dropout_prob", source);
-  c.attention_probs_dropout_prob = get_double(j, "attention_probs_dropout_prob", source);
-  if (j.contains("layer_norm_eps")) c.layer_norm_eps = get_double(j, "layer_norm_eps", source);
-  if (j.contains("initializer_range")) c.initializer_range = get_double(j, "initializer_range", source);
-  c.hidden_act = get_string(j, "hidden_act", source);
+  c.type_vocab_size = f.get_int(f.has("sent_type_vocab_size") ? "sent_type_vocab_size" : "type_vocab_size");
+  c.intermediate_size = f.has("intermediate_size") ? f.get_int("intermediate_size") : 4 * c.hidden_size;
+  c.hidden_dropout_prob = f.get_double("hidden_dropout_prob");
+  c.attention_probs_dropout_prob = f.get_double("attention_probs_dropout_prob");
+  if (f.has("layer_norm_eps")) c.layer_norm_eps = f.get_double("layer_norm_eps");
+  if (f.has("initializer_range")) c.initializer_range = f.get_double("initializer_range");
+  c.hidden_act = f.get_string("hidden_act");
   validate_ernie_config(c, source);
   return c;
 }
@@ -148,16 +111,7 @@ void validate_ernie_config(const ErnieConfig& c, const std::string& source) {
   }
 }
 
-ErnieConfig read_ernie_config(const std::string& path) {
-  const std::string text = read_file(path);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw_error(ErrorKind::Config, std::string("not valid JSON: ") + e.what(), at_file(path));
-  }
-  return ernie_config_from_json(j, path);
-}
+ErnieConfig read_ernie_config(const std::string& path) { return ernie_config_from_json(read_json_file(path), path); }
 
 void write_ernie_config(const std::string& path, const ErnieConfig& config) {
   write_file_atomic(path, ernie_config_to_json(config).dump(2) + "\n");

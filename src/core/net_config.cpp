@@ -1,73 +1,14 @@
 #include "mvtag/net_config.h"
 
-#include <set>
-
 #include <nlohmann/json.hpp>
 
 #include "mvtag/error.h"
 #include "mvtag/io.h"
+#include "mvtag/json_fields.h"
 
 namespace mvtag {
 
-namespace {
-
 using nlohmann::json;
-
-Location at_key(const std::string& source, const std::string& key) {
-  Location where = at_file(source);
-  where.key = key;
-  return where;
-}
-
-// Reads the keys of one JSON object, each exactly once, then complains about anything left over.
-class ObjectReader {
- public:
-  ObjectReader(const json& j, std::string source) : j_(j), source_(std::move(source)) {
-    if (!j_.is_object()) throw_error(ErrorKind::Config, "expected a JSON object, got " + std::string(j_.type_name()), at_file(source_));
-  }
-
-  const json& at(const std::string& key) {
-    if (!j_.contains(key)) throw_error(ErrorKind::Config, "missing required key", at_key(source_, key));
-    seen_.insert(key);
-    return j_.at(key);
-  }
-  std::int64_t get_int(const std::string& key) {
-    const json& v = at(key);
-    if (!v.is_number_integer()) bad(key, "an integer", v);
-    return v.get<std::int64_t>();
-  }
-  double get_double(const std::string& key) {
-    const json& v = at(key);
-    if (!v.is_number()) bad(key, "a number", v);
-    return v.get<double>();
-  }
-  std::string get_string(const std::string& key) {
-    const json& v = at(key);
-    if (!v.is_string()) bad(key, "a string", v);
-    return v.get<std::string>();
-  }
-  bool get_bool(const std::string& key) {
-    const json& v = at(key);
-    if (!v.is_boolean()) bad(key, "true or false", v);
-    return v.get<bool>();
-  }
-  void reject_unknown() const {
-    for (const auto& item : j_.items()) {
-      if (!seen_.count(item.key())) throw_error(ErrorKind::Config, "unknown key", at_key(source_, item.key()));
-    }
-  }
-
- private:
-  [[noreturn]] void bad(const std::string& key, const std::string& expected, const json& v) const {
-    throw_error(ErrorKind::Config, "expected " + expected + ", got " + v.dump(), at_key(source_, key));
-  }
-
-  const json& j_;
-  std::string source_;
-  std::set<std::string> seen_;
-};
-
-}  // namespace
 
 json net_config_to_json(const NetConfig& c) {
   json j;
@@ -86,7 +27,7 @@ json net_config_to_json(const NetConfig& c) {
 }
 
 NetConfig net_config_from_json(const json& j, const std::string& source) {
-  ObjectReader r(j, source);
+  JsonFields r(j, source);
   NetConfig c;
   const json& ernie = r.at("ernie");
   try {
@@ -138,16 +79,7 @@ void validate_net_config(const NetConfig& c, const std::string& source) {
   }
 }
 
-NetConfig read_net_config(const std::string& path) {
-  const std::string text = read_file(path);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw_error(ErrorKind::Config, std::string("not valid JSON: ") + e.what(), at_file(path));
-  }
-  return net_config_from_json(j, path);
-}
+NetConfig read_net_config(const std::string& path) { return net_config_from_json(read_json_file(path), path); }
 
 void write_net_config(const std::string& path, const NetConfig& config) {
   write_file_atomic(path, net_config_to_json(config).dump(2) + "\n");
