@@ -57,40 +57,27 @@ void dump(const nlohmann::ordered_json& v, int indent, int depth, std::string& o
     out.append(static_cast<std::size_t>(indent * d), ' ');
   };
   switch (v.type()) {
-    case nlohmann::ordered_json::value_t::object: {
+    case nlohmann::ordered_json::value_t::object:
+    case nlohmann::ordered_json::value_t::array: {
+      const bool object = v.is_object();
       if (v.empty()) {
-        out += "{}";
+        out += object ? "{}" : "[]";
         return;
       }
-      out += '{';
+      out += object ? '{' : '[';
       bool first = true;
       for (auto it = v.begin(); it != v.end(); ++it) {
         if (!first) out += pretty ? "," : ", ";
         first = false;
         if (pretty) newline(depth + 1);
-        out += nlohmann::ordered_json(it.key()).dump(-1, ' ', false);
-        out += ": ";
+        if (object) {
+          out += nlohmann::ordered_json(it.key()).dump(-1, ' ', false);
+          out += ": ";
+        }
         dump(it.value(), indent, depth + 1, out);
       }
       if (pretty) newline(depth);
-      out += '}';
-      return;
-    }
-    case nlohmann::ordered_json::value_t::array: {
-      if (v.empty()) {
-        out += "[]";
-        return;
-      }
-      out += '[';
-      bool first = true;
-      for (const auto& item : v) {
-        if (!first) out += pretty ? "," : ", ";
-        first = false;
-        if (pretty) newline(depth + 1);
-        dump(item, indent, depth + 1, out);
-      }
-      if (pretty) newline(depth);
-      out += ']';
+      out += object ? '}' : ']';
       return;
     }
     case nlohmann::ordered_json::value_t::number_float:
