@@ -1,6 +1,6 @@
 // Reading the keys of a JSON configuration object (model.json, ernie_config.json, config.json):
-// required keys of one type each. Every error is Error(Config) naming the source and the key and
-// saying what was expected.
+// required keys of one type each, and the common range checks of their values. Every error is
+// Error(Config) naming the source and the key and saying what was expected.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,11 @@ Location at_key(const std::string& source, const std::string& key);
 
 // The JSON document in the file `path`; a file that does not parse is an error naming it.
 nlohmann::json read_json_file(const std::string& path);
+
+// Range checks of configuration values: the error names `source` and `key` and gives the value.
+void check_positive(std::int64_t value, const std::string& key, const std::string& source);
+// In [0, 1), as dropout probabilities must be.
+void check_probability(double value, const std::string& key, const std::string& source);
 
 class JsonFields {
  public:

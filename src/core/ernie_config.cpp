@@ -82,27 +82,21 @@ json ernie_config_to_json(const ErnieConfig& c) {
 }
 
 void validate_ernie_config(const ErnieConfig& c, const std::string& source) {
-  const auto positive = [&](std::int64_t v, const char* key) {
-    if (v <= 0) throw_error(ErrorKind::Config, "must be positive, got " + std::to_string(v), at_key(source, key));
-  };
-  positive(c.vocab_size, "vocab_size");
-  positive(c.hidden_size, "hidden_size");
-  positive(c.num_hidden_layers, "num_hidden_layers");
-  positive(c.num_attention_heads, "num_attention_heads");
-  positive(c.intermediate_size, "intermediate_size");
-  positive(c.max_position_embeddings, "max_position_embeddings");
-  positive(c.type_vocab_size, "type_vocab_size");
+  check_positive(c.vocab_size, "vocab_size", source);
+  check_positive(c.hidden_size, "hidden_size", source);
+  check_positive(c.num_hidden_layers, "num_hidden_layers", source);
+  check_positive(c.num_attention_heads, "num_attention_heads", source);
+  check_positive(c.intermediate_size, "intermediate_size", source);
+  check_positive(c.max_position_embeddings, "max_position_embeddings", source);
+  check_positive(c.type_vocab_size, "type_vocab_size", source);
   if (c.hidden_size % c.num_attention_heads != 0) {
     throw_error(ErrorKind::Config,
                 "hidden_size " + std::to_string(c.hidden_size) + " is not divisible by num_attention_heads " +
                     std::to_string(c.num_attention_heads),
                 at_key(source, "num_attention_heads"));
   }
-  const auto probability = [&](double p, const char* key) {
-    if (!(p >= 0.0 && p < 1.0)) throw_error(ErrorKind::Config, "must be in [0, 1), got " + std::to_string(p), at_key(source, key));
-  };
-  probability(c.hidden_dropout_prob, "hidden_dropout_prob");
-  probability(c.attention_probs_dropout_prob, "attention_probs_dropout_prob");
+  check_probability(c.hidden_dropout_prob, "hidden_dropout_prob", source);
+  check_probability(c.attention_probs_dropout_prob, "attention_probs_dropout_prob", source);
   if (!(c.layer_norm_eps > 0.0)) throw_error(ErrorKind::Config, "must be positive", at_key(source, "layer_norm_eps"));
   if (!(c.initializer_range >= 0.0)) throw_error(ErrorKind::Config, "must not be negative", at_key(source, "initializer_range"));
   if (c.hidden_act != "relu") {

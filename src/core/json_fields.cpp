@@ -23,6 +23,16 @@ json read_json_file(const std::string& path) {
   }
 }
 
+void check_positive(std::int64_t value, const std::string& key, const std::string& source) {
+  if (value <= 0) throw_error(ErrorKind::Config, "must be positive, got " + std::to_string(value), at_key(source, key));
+}
+
+void check_probability(double value, const std::string& key, const std::string& source) {
+  if (!(value >= 0.0 && value < 1.0)) {
+    throw_error(ErrorKind::Config, "must be in [0, 1), got " + std::to_string(value), at_key(source, key));
+  }
+}
+
 JsonFields::JsonFields(const json& j, std::string source) : j_(j), source_(std::move(source)) {
   if (!j_.is_object()) {
     throw_error(ErrorKind::Config, "expected a JSON object, got " + std::string(j_.type_name()), at_file(source_));

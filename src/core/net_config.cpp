@@ -10,6 +10,17 @@ namespace mvtag {
 
 using nlohmann::json;
 
+namespace {
+
+// The same error with its key named as "ernie.<key>", so that it points into model.json.
+Error within_ernie(const Error& e) {
+  Location where = e.where();
+  where.key = where.key.empty() ? "ernie" : "ernie." + where.key;
+  return Error(e.kind(), e.message(), where);
+}
+
+}  // namespace
+
 json net_config_to_json(const NetConfig& c) {
   json j;
   j["ernie"] = ernie_config_to_json(c.ernie);
@@ -33,10 +44,7 @@ NetConfig net_config_from_json(const json& j, const std::string& source) {
   try {
     c.ernie = ernie_config_from_json(ernie, source, /*strict=*/true);
   } catch (const Error& e) {
-    // Name the nested key as "ernie.<key>" so the message points into model.json.
-    Location where = e.where();
-    where.key = where.key.empty() ? "ernie" : "ernie." + where.key;
-    throw Error(e.kind(), e.message(), where);
+    throw within_ernie(e);
   }
   c.rgb_dim = r.get_int("rgb_dim");
   c.audio_dim = r.get_int("audio_dim");
@@ -57,22 +65,15 @@ void validate_net_config(const NetConfig& c, const std::string& source) {
   try {
     validate_ernie_config(c.ernie, source);
   } catch (const Error& e) {
-    Location where = e.where();
-    where.key = "ernie." + where.key;
-    throw Error(e.kind(), e.message(), where);
+    throw within_ernie(e);
   }
-  const auto positive = [&](std::int64_t v, const char* key) {
-    if (v <= 0) throw_error(ErrorKind::Config, "must be positive, got " + std::to_string(v), at_key(source, key));
-  };
-  positive(c.rgb_dim, "rgb_dim");
-  positive(c.audio_dim, "audio_dim");
-  positive(c.lstm_size_img, "lstm_size_img");
-  positive(c.lstm_size_audio, "lstm_size_audio");
-  positive(c.num_classes, "num_classes");
-  positive(c.textcnn_filters, "textcnn_filters");
-  if (!(c.drop_rate >= 0.0 && c.drop_rate < 1.0)) {
-    throw_error(ErrorKind::Config, "must be in [0, 1), got " + std::to_string(c.drop_rate), at_key(source, "drop_rate"));
-  }
+  check_positive(c.rgb_dim, "rgb_dim", source);
+  check_positive(c.audio_dim, "audio_dim", source);
+  check_positive(c.lstm_size_img, "lstm_size_img", source);
+  check_positive(c.lstm_size_audio, "lstm_size_audio", source);
+  check_positive(c.num_classes, "num_classes", source);
+  check_positive(c.textcnn_filters, "textcnn_filters", source);
+  check_probability(c.drop_rate, "drop_rate", source);
   if (c.loss_type != "sigmoid" && c.loss_type != "softmax") {
     throw_error(ErrorKind::Config, "expected \"sigmoid\" or \"softmax\", got \"" + c.loss_type + "\"",
                 at_key(source, "loss_type"));

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -59,4 +61,17 @@ TEST(JsonFields, ReadsAFileOrNamesIt) {
   EXPECT_EQ(e.where().file, broken);
   EXPECT_NE(std::string(e.what()).find("not valid JSON: "), std::string::npos) << e.what();
   EXPECT_EQ(thrown_error([&] { read_json_file(dir.file("absent.json")); }).kind(), ErrorKind::Io);
+}
+
+TEST(JsonFields, RangeChecksNameTheKeyAndGiveTheValue) {
+  check_positive(1, "rgb_dim", "model.json");
+  EXPECT_EQ(error_of([] { check_positive(0, "rgb_dim", "model.json"); }),
+            "model.json: key 'rgb_dim': must be positive, got 0");
+  EXPECT_EQ(error_of([] { check_positive(-3, "num_classes", "m"); }), "m: key 'num_classes': must be positive, got -3");
+  check_probability(0.0, "drop_rate", "model.json");
+  check_probability(0.999, "drop_rate", "model.json");
+  EXPECT_EQ(error_of([] { check_probability(1.0, "drop_rate", "model.json"); }),
+            "model.json: key 'drop_rate': must be in [0, 1), got 1.000000");
+  EXPECT_EQ(thrown_error([] { check_probability(-0.1, "p", "m"); }, ErrorKind::Config).where().key, "p");
+  EXPECT_EQ(thrown_error([] { check_probability(std::nan(""), "p", "m"); }).kind(), ErrorKind::Config);
 }
