@@ -10,6 +10,7 @@
 #include "mvtag/error.h"
 #include "mvtag/features.h"
 #include "mvtag/io.h"
+#include "test_util.h"
 
 using namespace mvtag;
 using P = PickleValue;
@@ -19,13 +20,8 @@ namespace {
 const std::string kDir = std::string(MVTAG_FIXTURES) + "/pickle/";
 
 Error load_error(const std::string& name, std::int64_t rgb_dim = 0, std::int64_t audio_dim = 0) {
-  try {
-    load_video_features(kDir + name, rgb_dim, audio_dim);
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error for " << name;
-  return Error(ErrorKind::Runtime, "no error");
+  SCOPED_TRACE(name);
+  return mvtag::test::thrown_error([&] { load_video_features(kDir + name, rgb_dim, audio_dim); });
 }
 
 void expect_matrix(const FeatureMatrix& m, const nlohmann::json& facts) {

@@ -37,13 +37,8 @@ TEST(Io, AtomicFileWithoutCommitLeavesNothing) {
 }
 
 TEST(Io, ReadMissingFileNamesIt) {
-  try {
-    read_file("/nonexistent/mvtag/file.txt");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Io);
-    EXPECT_EQ(e.where().file, "/nonexistent/mvtag/file.txt");
-  }
+  const Error e = mvtag::test::thrown_error([] { read_file("/nonexistent/mvtag/file.txt"); }, ErrorKind::Io);
+  EXPECT_EQ(e.where().file, "/nonexistent/mvtag/file.txt");
   EXPECT_THROW(read_file(fs::temp_directory_path().string()), Error);
 }
 

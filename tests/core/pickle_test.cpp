@@ -12,6 +12,7 @@
 #include "mvtag/error.h"
 #include "mvtag/io.h"
 #include "mvtag/pickle.h"
+#include "test_util.h"
 
 using namespace mvtag;
 using namespace std::string_literals;  // binary literals keep their NUL bytes
@@ -26,23 +27,13 @@ nlohmann::json manifest() { return nlohmann::json::parse(read_file(kDir + "manif
 
 // The Error that parsing `data` throws (fails the test if none is thrown).
 Error parse_error(const std::string& data, const std::string& source = "test.pkl") {
-  try {
-    parse_pickle(data, source);
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error for " << source;
-  return Error(ErrorKind::Runtime, "no error");
+  SCOPED_TRACE(source);
+  return mvtag::test::thrown_error([&] { parse_pickle(data, source); });
 }
 
 Error load_error(const std::string& name) {
-  try {
-    load_pickle(kDir + name);
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error for " << name;
-  return Error(ErrorKind::Runtime, "no error");
+  SCOPED_TRACE(name);
+  return mvtag::test::thrown_error([&] { load_pickle(kDir + name); });
 }
 
 std::vector<double> as_doubles(const NDArray& a) {

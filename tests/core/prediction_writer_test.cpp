@@ -6,6 +6,7 @@
 
 #include "mvtag/error.h"
 #include "mvtag/prediction_writer.h"
+#include "test_util.h"
 
 using namespace mvtag;
 
@@ -56,10 +57,5 @@ TEST(PredictionWriter, JsonlHasOneObjectPerLine) {
 }
 
 TEST(PredictionWriter, UnknownFormatIsAUsageError) {
-  try {
-    parse_prediction_format("xml");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), 2);
-  }
+  EXPECT_EQ(mvtag::test::thrown_error([] { parse_prediction_format("xml"); }).exit_code(), 2);
 }

@@ -151,12 +151,9 @@ TEST(TorchCheckpoint, ReportsDamagedLegacyFiles) {
 TEST(TorchCheckpoint, FeatureFilesKeepTheNumpyOnlyWhitelist) {
   ZipReader zip(kDir + "ernie_hf_zip/pytorch_model.bin");
   const std::string pkl = zip.read(*zip.find("pytorch_model/data.pkl"));
-  try {
-    parse_pickle(pkl, "data.pkl");
-    FAIL() << "a torch pickle parsed without PickleOptions::torch";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("global 'collections.OrderedDict' is not allowed"), std::string::npos) << e.what();
-  }
+  SCOPED_TRACE("a torch pickle without PickleOptions::torch");
+  mvtag::test::expect_message_contains(mvtag::test::thrown_error([&] { parse_pickle(pkl, "data.pkl"); }),
+                                       {"global 'collections.OrderedDict' is not allowed"});
 }
 
 TEST(TorchCheckpoint, RebuildsStridedViewsInCOrder) {

@@ -142,14 +142,9 @@ TEST(Vocab, EachMissingSpecialTokenIsNamed) {
 }
 
 TEST(Vocab, MissingFileIsAnIoErrorNamingIt) {
-  try {
-    Vocab::load("/nonexistent/dir/vocab.txt");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Io);
-    EXPECT_EQ(e.where().file, "/nonexistent/dir/vocab.txt");
-    EXPECT_EQ(e.exit_code(), 1);
-  }
+  const Error e = mvtag::test::thrown_error([] { Vocab::load("/nonexistent/dir/vocab.txt"); }, ErrorKind::Io);
+  EXPECT_EQ(e.where().file, "/nonexistent/dir/vocab.txt");
+  EXPECT_EQ(e.exit_code(), 1);
 }
 
 TEST(Vocab, UnknownIdNamesTheVocab) {
