@@ -12,6 +12,12 @@ namespace mvtag {
 // Returns the number of intra-op threads now in use.
 int configure_threads(int requested);
 
+// Measures over ~0.1 s how many cores other processes keep busy; when LibTorch's threads would
+// share cores with them, logs a warning suggesting --threads (OpenMP threads that share cores
+// with other work slow down several times over, see docs/PERFORMANCE.md). Linux only; silent
+// elsewhere. Returns the number of busy cores seen.
+double warn_if_cores_busy();
+
 // "auto" (CUDA if available, else CPU), "cpu", "cuda" or "cuda:N". Asking for CUDA when it
 // is not available logs a warning and falls back to the CPU; a malformed name is an error.
 torch::Device choose_device(const std::string& requested);

@@ -15,6 +15,7 @@
 #include "mvtag/io.h"
 #include "mvtag/loader.h"
 #include "mvtag/predictor.h"
+#include "mvtag/runtime.h"
 
 namespace mvtag::cli {
 
@@ -75,6 +76,7 @@ Command add_eval_command(CLI::App& root) {
               throw_error(ErrorKind::Usage, "--save_only needs --save_inference_model DIR");
             }
             const torch::Device device = resolve_device(cfg, args->device);
+            if (device.is_cpu()) warn_if_cores_busy();
             LoadedModel model = load_model_directory(args->model, device);
             warn_on_config_mismatch(cfg, model.net->config(), args->model);
             if (!args->save_inference_model.empty()) {

@@ -14,6 +14,7 @@
 #include "mvtag/loader.h"
 #include "mvtag/prediction_writer.h"
 #include "mvtag/predictor.h"
+#include "mvtag/runtime.h"
 
 namespace mvtag::cli {
 
@@ -58,6 +59,7 @@ Command add_infer_command(CLI::App& root) {
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
             const torch::Device device = resolve_device(cfg, args->device);
+            if (device.is_cpu()) warn_if_cores_busy();
             LoadedModel model = load_model_directory(args->model, device);
             warn_on_config_mismatch(cfg, model.net->config(), args->model);
             const bool exported = path_exists(args->model + "/" + kInferenceFile);

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "config_options.h"
 #include "device.h"
+#include "mvtag/runtime.h"
 #include "mvtag/trainer.h"
 
 namespace mvtag::cli {
@@ -45,6 +46,7 @@ Command add_train_command(CLI::App& root) {
             t.log_interval = run.log_interval;
             t.max_steps = *max_steps;
             const torch::Device dev = resolve_device(cfg, *device);
+            if (dev.is_cpu()) warn_if_cores_busy();
             std::signal(SIGINT, on_stop_signal);
             std::signal(SIGTERM, on_stop_signal);
             const TrainResult r = train(t, dev);

@@ -1,6 +1,10 @@
 #include "mvtag/runtime.h"
 
 #include <string>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -28,6 +32,41 @@ int configure_threads(int requested) {
   }
   spdlog::debug("LibTorch intra-op threads: {}", at::get_num_threads());
   return at::get_num_threads();
+}
+
+namespace {
+
+// (busy, total) jiffies of all CPUs from /proc/stat; (0, 0) when unavailable.
+std::pair<double, double> cpu_jiffies() {
+  std::ifstream in("/proc/stat");
+  std::string line;
+  if (!std::getline(in, line) || line.rfind("cpu ", 0) != 0) return {0, 0};
+  std::istringstream fields(line.substr(4));
+  double v, total = 0, idle = 0;
+  for (int i = 0; fields >> v; ++i) {
+    if (i < 8) total += v;                // user nice system idle iowait irq softirq steal
+    if (i == 3 || i == 4) idle += v;      // idle, iowait
+  }
+  return {total - idle, total};
+}
+
+}  // namespace
+
+double warn_if_cores_busy() {
+  const int threads = at::get_num_threads();
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  const auto [busy0, total0] = cpu_jiffies();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto [busy1, total1] = cpu_jiffies();
+  if (total1 <= total0 || cores <= 0) return 0;
+  const double busy_cores = (busy1 - busy0) / (total1 - total0) * cores;
+  const int free_cores = std::max(1, cores - static_cast<int>(std::lround(busy_cores)));
+  if (threads > free_cores) {
+    spdlog::warn("other processes keep {:.1f} of the {} cores busy; {} LibTorch threads will share cores with them, "
+                 "which can make every step several times slower: consider --threads {}",
+                 busy_cores, cores, threads, free_cores);
+  }
+  return busy_cores;
 }
 
 torch::Device choose_device(const std::string& requested) {
