@@ -24,6 +24,9 @@
 
 namespace mvtag {
 
+// Values nested deeper than this are refused, when reading and when writing.
+constexpr int kPickleMaxDepth = 1000;
+
 struct PickleValue {
   enum class Type { None, Bool, Int, Float, Str, Bytes, List, Tuple, Dict, Array };
 
