@@ -40,6 +40,12 @@ int main(int argc, char** argv) {
       mvtag::cli::add_convert_ernie_command(app),
   };
 
+  for (const auto& c : commands) {
+    c.app->footer("\nGlobal options (before or after the verb): --threads N (LibTorch math threads, 0 = all\n"
+                  "cores), --log-level trace|debug|info|warn|error|off. Exit codes: 0 ok, 1 run-time failure,\n"
+                  "2 bad usage or configuration.");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
