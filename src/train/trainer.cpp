@@ -240,6 +240,16 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     result.last_dir = last_dir;
   };
 
+  auto summarise = [&] {
+    result.epochs_completed = state.epoch;
+    result.steps = state.step;
+    result.best_hit1 = state.best_hit1;
+    result.best_epoch = state.best_epoch;
+    result.best_dir = state.best_epoch > 0 ? best_dir : "";
+    result.last_dir = last_dir;
+    return result;
+  };
+
   std::int64_t steps_this_run = 0;
   for (std::int64_t epoch = state.epoch; epoch < cfg.train.epoch; ++epoch) {
     const std::size_t skip = static_cast<std::size_t>(state.batch_in_epoch);
@@ -275,7 +285,9 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       train_metrics.add(probs.data_ptr<float>(), cpu_labels.data_ptr<float>(), static_cast<std::size_t>(batch->size()));
       train_loss.add(loss_value, static_cast<std::size_t>(batch->size()));
       progress.advance(batch->size(), fmt::format("loss {:.4f} lr {:.3g}", train_loss.per_sample(), lr));
-      if (opt.log_interval > 0 && state.step % opt.log_interval == 0) {
+      // The running metrics are only computed when the line will be shown: MetricsAccumulator::finish() ranks every
+      // pair seen so far, too much work for a line nobody reads.
+      if (opt.log_interval > 0 && state.step % opt.log_interval == 0 && spdlog::should_log(spdlog::level::debug)) {
         spdlog::debug("{}", original_metrics_line(fmt::format("[TRAIN] Epoch {} iter {} everage: ", epoch, state.step),
                                                   train_loss.original(), train_metrics.finish().hit_at));
       }
@@ -283,15 +295,10 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
         progress.finish();
         save_last();
         result.interrupted = true;
-        result.steps = state.step;
-        result.epochs_completed = state.epoch;
-        result.best_hit1 = state.best_hit1;
-        result.best_epoch = state.best_epoch;
-        result.best_dir = state.best_epoch > 0 ? best_dir : "";
         result.skipped_samples += train_loader.skipped().size();
         spdlog::info("stopped at step {} (epoch {}, batch {}); continue with --resume {}", state.step, epoch + 1,
                      state.batch_in_epoch, last_dir);
-        return result;
+        return summarise();
       }
     }
     const double train_seconds = progress.finish(fmt::format("loss {:.4f}", train_loss.per_sample()));
@@ -372,13 +379,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       break;
     }
   }
-  result.epochs_completed = state.epoch;
-  result.steps = state.step;
-  result.best_hit1 = state.best_hit1;
-  result.best_epoch = state.best_epoch;
-  result.best_dir = state.best_epoch > 0 ? best_dir : "";
-  result.last_dir = last_dir;
-  return result;
+  return summarise();
 }
 
 }  // namespace mvtag
