@@ -17,6 +17,8 @@ step "1/4 writing the demo data set (demo_data/)"
 
 step "2/4 training (conf/demo.txt)"
 rm -rf "$run"
+# The logs sit beside the run directory, which only `mvtag train` creates: make their folder first.
+mkdir -p "$(dirname "$run")"
 SAVE_DIR="$run" scripts/train.sh | tee "$run.train.txt"
 
 step "3/4 evaluating the best checkpoint and exporting it"
@@ -25,7 +27,8 @@ MODEL="$run/best" OUTPUT="$run/inference_model" scripts/eval_and_save_model.sh -
 step "4/4 tagging the validation videos"
 MODEL="$run/inference_model" OUTPUT="$run/output.json" scripts/inference.sh
 
-tagged=$(grep -c '"video_id"' "$run/output.json" || true)
+# output.json is one line (the original's json.dump layout): count the objects, not the lines.
+tagged=$(grep -o '"video_id"' "$run/output.json" | wc -l)
 elapsed=$(( $(date +%s) - start ))
 cat <<SUMMARY
 
