@@ -4,12 +4,12 @@ the encoder's outputs for a few token sequences, and the original's combined che
 
 An independent reference for the C++ readers and name mappings:
 - the Paddle tensor files and combined checkpoints are laid out here byte by byte (LoDTensor
-  records with a hand-encoded TensorDesc), with the original's names written out from the spec
-  (§4.3, §7.1) and ordered by Python's sorted();
+  records with a hand-encoded TensorDesc), with the original's names written out by hand (as
+  docs/FORMATS.md lists them) and ordered by Python's sorted();
 - the HuggingFace checkpoints are written by torch.save itself (zip and legacy formats), with
   tensors that are views (a transpose, slices with a storage offset) so their strides matter;
 - model.safetensors is laid out by hand;
-- the ERNIE outputs come from a small numpy implementation of the math (spec §4.2: post-LN,
+- the ERNIE outputs come from a small numpy implementation of the math (scenario_lib/models/ernie.py: post-LN,
   ReLU, eps 1e-5, an additive -10000 on padded keys, no task embedding), in float64.
 Run once by hand and commit the output:
 
@@ -237,7 +237,7 @@ def hf_config(model_type):
 
 
 # ---------------------------------------------------------------------------------------------
-# The original's combined checkpoint: names from spec §7.1, generalised to L layers (the app's
+# The original's combined checkpoint: names as in docs/FORMATS.md, generalised to L layers (the app's
 # fcs start at fc_<6L>), in Python sorted() order.
 
 def checkpoint(w, mode):

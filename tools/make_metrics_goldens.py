@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Goldens for mvtag's metrics (tests/core/metrics_test.cpp).
 
-An independent NumPy reference written from the definitions in shared/spec/metrics.md
-(YouTube-8M Hit@1, PERR, GAP@k, mAP) and shared/spec/original.md section 9 (the original's
+An independent NumPy reference written from the definitions in Google's YouTube-8M code (see
+docs/METRICS.md: Hit@1, PERR, GAP@k, mAP) and the original's scenario_lib/accuracy_metrics.py (its
 Hit@k), plus per-class precision/recall/F1 at a threshold. The scores are random float32 values
 without ties, so no tie rule is involved and the goldens hold for any tie order.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Golden fixtures for the network tests (tests/model/*_test.cpp).
 
-An independent reference written from the spec (docs: /work/shared/spec/original.md §3.3-§7),
+An independent reference written from a description of the original (scenario_lib/models/*.py),
 deliberately in the original's style rather than ours: parameters in Paddle's names and layouts
 (fc weights [in, out], LSTM weight [H, 4H] and bias [1, 7H], sequence_conv filters [k*D, F]),
 one video at a time, text padded to a fixed max_len with the (m m^T - 1) * 10000 attention bias,
@@ -78,7 +78,7 @@ def paddle_params(rng, text_guided):
         p[name + ".b_0"] = normal((1, 7 * h), 0.3)
 
     d_img, d_aud, d_txt = 2 * H_IMG, 2 * H_AUD, 3 * FILTERS
-    fc = {}  # role -> Paddle fc name; the counter shifts without the text-guided fcs (spec §7.1)
+    fc = {}  # role -> Paddle fc name; the counter shifts without the text-guided fcs (docs/FORMATS.md)
     if text_guided:
         fc.update(img_fwd="fc_72", img_bwd="fc_73", aud_fwd="fc_74", aud_bwd="fc_75", out="fc_76")
     else:

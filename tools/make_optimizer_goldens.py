@@ -3,7 +3,7 @@
 
 An independent NumPy implementation of the update the original used (fluid RMSPropOptimizer,
 centered=True, rho=0.95, epsilon=1e-6 inside the square root, momentum=0) with L2 decay added
-to the gradient, written from the formulas in shared/spec/original.md section 8:
+to the gradient (the original's scenario_lib/models/attention_lstm_ernie.py, optimizer()):
     g   = grad + coeff * w              (coeff = 0 for exempt parameters)
     ms  = rho * ms + (1 - rho) * g^2
     mg  = rho * mg + (1 - rho) * g

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Goldens for the C++ tokenizer (src/core/tokenizer.cpp), from an independent reference.
 
-The reference below is written from the project spec (/work/shared/spec/original.md, section 3)
+The reference below is written from a description of the original's text pipeline
+(scenario_lib/datareader/tokenization.py and ernie_task_reader.py; see docs/TOKENIZER.md)
 with the standard library only (unicodedata); it is not BERT's or ERNIE's code. It writes
 
   tests/fixtures/tokenizer/vocab.txt    a small ERNIE-style vocab ("token<TAB>id", [PAD] 0 ... [UNK] last)
@@ -25,7 +26,7 @@ OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"
 MAX_WORD_CHARS = 100
 
 # ---------------------------------------------------------------------------------------------
-# Reference tokenizer (spec §3.2 and §3.3)
+# Reference tokenizer (the original's FullTokenizer and data_generate_from_text)
 
 CJK_RANGES = [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
               (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)]

@@ -1,4 +1,5 @@
-// Attention pooling of a branch's LSTM outputs over each video's real steps (spec §6.4).
+// Attention pooling of a branch's LSTM outputs over each video's real steps (the original's
+// scenario_lib/models/attention_lstm_ernie.py).
 //
 // Text-guided (lstm_pool_mode "text_guide"): e_t = tanh(tanh_fc([S_t, u])), s_t = score_fc(e_t),
 // α = softmax of s over the real steps, v = Σ_t α_t·S_t. Self-attention (any other mode):

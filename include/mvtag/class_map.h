@@ -1,6 +1,7 @@
 // The class map (class.txt): class name <-> label index, as the original's load_class_file.
 //
-// Format (spec §2.3): UTF-8 lines, line i counted from 0 over *every* line, blank ones included.
+// Format (load_class_file in the original's scenario_lib/datareader/feature_reader.py): UTF-8
+// lines, line i counted from 0 over *every* line, blank ones included.
 // Each line is stripped (Python str.strip whitespace) and split on '\t'; the name is the first
 // field, the index is the second field when there are exactly two fields, else i. So a plain
 // one-name-per-line file gives index = 0-based line number. Line ends: \n, \r\n or \r.

@@ -1,6 +1,7 @@
-// ERNIE 1.0 encoder as the original runs it (spec §4.2): word + position + sentence embeddings,
-// LayerNorm then dropout, post-LN Transformer layers with a ReLU feed-forward, an additive −10000
-// mask on padded keys, no task embedding and no final LayerNorm. Any size from ErnieConfig.
+// ERNIE 1.0 encoder as the original runs it (scenario_lib/models/ernie.py, transformer_encoder.py):
+// word + position + sentence embeddings, LayerNorm then dropout, post-LN Transformer layers with a
+// ReLU feed-forward, an additive −10000 mask on padded keys, no task embedding and no final
+// LayerNorm. Any size from ErnieConfig.
 //
 // Dropouts are upscale-in-train and follow the module's training flag only: the original keeps
 // them active while training even when ERNIE is frozen (freezing stops gradients, nothing else).
@@ -75,8 +76,8 @@ class ErnieImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Ernie);
 
-// [B, 1, 1, L] additive attention bias: 0 where t < lengths[b], −10000 elsewhere (spec §4.2.3:
-// for real query rows this equals the original's (m·mᵀ − 1)·10000).
+// [B, 1, 1, L] additive attention bias: 0 where t < lengths[b], −10000 elsewhere (for real query
+// rows this equals the original's (m·mᵀ − 1)·10000, scenario_lib/models/ernie.py).
 torch::Tensor key_padding_bias(const torch::Tensor& lengths, std::int64_t max_len, const torch::TensorOptions& options);
 
 }  // namespace mvtag

@@ -9,7 +9,8 @@
 
 namespace mvtag {
 
-// Defaults are ERNIE 1.0 base (Chinese), the encoder the original uses (spec §4.1).
+// Defaults are ERNIE 1.0 base (Chinese), the encoder the original uses (the ernie_config.json of
+// its model_pretrained/ernie_v1_params/, from download.sh).
 struct ErnieConfig {
   std::int64_t vocab_size = 18000;
   std::int64_t hidden_size = 768;

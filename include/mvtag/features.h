@@ -1,4 +1,4 @@
-// One video's features as the original's .pkl files hold them (spec 2.4): per-frame image
+// One video's features as the original's .pkl files hold them (docs/FORMATS.md): per-frame image
 // features record['feature']['image_pkl'] [T, 2048], audio features record['feature']['audio_pkl']
 // [Ta, 128] and the id record['video'].
 #pragma once
@@ -41,7 +41,7 @@ VideoFeatures video_features_from_record(const PickleValue& record, const std::s
                                          std::int64_t rgb_dim, std::int64_t audio_dim);
 
 // The feature file of a list-file entry: filelist_dir joined with the url's last '/'-component
-// up to its first '.', plus ".pkl" (spec 2.2).
+// up to its first '.', plus ".pkl" (the original's scenario_lib/datareader/feature_reader.py).
 std::string feature_path_for(const std::string& filelist_dir, const std::string& url);
 
 // The feature record as a pickle, protocol 2, laid out as Python 2 + numpy 1.x wrote the

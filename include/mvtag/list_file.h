@@ -1,5 +1,6 @@
 // Video list files (train.txt, val.txt): one video per line, `name \t title \t label1,label2,...`,
-// read as the original's load_video_file (pandas.read_csv(sep='\t', header=None), spec §2.2).
+// read as the original's load_video_file (scenario_lib/datareader/feature_reader.py:
+// pandas.read_csv(sep='\t', header=None)).
 //
 // Parsing, as pandas does it where it matters:
 // - A leading UTF-8 BOM is removed; line ends \n, \r\n and \r are accepted.

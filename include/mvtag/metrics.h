@@ -110,8 +110,9 @@ MetricsReport compute_metrics(const float* scores, const float* labels, std::siz
 // class_names: one per class, or empty for "class_<i>". Throws Error(Data) on another size.
 nlohmann::json to_json(const MetricsReport& report, const std::vector<std::string>& class_names);
 
-// The original's loss bookkeeping (spec §9): the fetched loss is the batch *sum* (over samples
-// and classes); each batch adds sum × batch_size, and the printed "Loss" is that total over N.
+// The original's loss bookkeeping (MetricsCalculator in scenario_lib/accuracy_metrics.py): the
+// fetched loss is the batch *sum* (over samples and classes); each batch adds sum × batch_size,
+// and the printed "Loss" is that total over N.
 class LossMeter {
  public:
   void add(double batch_loss_sum, std::size_t batch_size);

@@ -1,4 +1,4 @@
-// The MultimodalVideoTag network (spec §4–7) on LibTorch.
+// The MultimodalVideoTag network (the original's scenario_lib/models/attention_lstm_ernie.py) on LibTorch.
 //
 //   text : ERNIE → TextCNN (windows 2,3,4) → Paddle dropout                    → u [B, 3F]
 //   image: rgb → {fwd_proj → fwd LSTM, bwd_proj → reverse LSTM} → concat → Paddle dropout
@@ -41,7 +41,8 @@ struct NetInput {
   NetInput to(const torch::Device& device) const;
 };
 
-// The one parameter the original exempts from L2 decay (its own L2Decay(0), spec §8).
+// The one parameter the original exempts from L2 decay: the audio forward fc bias, given its own
+// L2Decay(0) in scenario_lib/models/attention_lstm_ernie.py.
 inline const std::set<std::string>& no_weight_decay_parameters() {
   static const std::set<std::string> names = {"audio.fwd_proj.bias"};
   return names;
@@ -66,7 +67,8 @@ class VideoTagNetImpl : public torch::nn::Module {
   torch::Tensor probabilities(const torch::Tensor& logits) const;
   // Summed over classes and batch, as the original. labels [B, C] float multi-hot.
   // sigmoid: binary cross-entropy with logits. softmax: −Σ y·log softmax(z) with each row of
-  // labels normalised to sum 1 (1/n per label, spec §2.3; already-normalised rows are unchanged).
+  // labels normalised to sum 1 (1/n per label, as make_one_soft_hot in the original's
+  // scenario_lib/datareader/feature_reader.py; already-normalised rows are unchanged).
   torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& labels) const;
 
   // The parameters an optimizer should train, by name: all of them, or all but ernie.* when frozen.

@@ -11,7 +11,7 @@
 
 namespace mvtag {
 
-// Defaults are the original's conf.txt values (spec §1.3).
+// Defaults are the original's conf/conf.txt values (docs/CONFIG.md lists every key).
 struct NetConfig {
   ErnieConfig ernie;
   std::int64_t rgb_dim = 2048;

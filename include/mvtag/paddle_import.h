@@ -1,6 +1,6 @@
 // The original's trained network as Paddle stores it: one combined parameter file
 // (checkpoints_save/param, or an inference model's `params`) holding every parameter in Python
-// sorted() order of their names, with no names stored (spec §7.1, §7.2). Reading rebuilds the
+// sorted() order of their names, with no names stored (scenario_lib/utils.py). Reading rebuilds the
 // names from the configuration and checks each record's dims and dtype as it is read, so a wrong
 // configuration fails at the first tensor that does not fit, with its index, byte offset and
 // expected name. See docs/FORMATS.md.

@@ -1,4 +1,4 @@
-// How the original's Paddle parameters map onto ours (docs/FORMATS.md; spec §4.3, §6, §7.1).
+// How the original's Paddle parameters map onto ours (docs/FORMATS.md, "Parameters").
 //
 // Paddle names come from the original's unique-name counters: ERNIE's fc calls consume the first
 // 6 × num_hidden_layers "fc" numbers (72 for ERNIE base), so the app's own fcs are fc_<6L> ...

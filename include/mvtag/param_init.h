@@ -1,4 +1,5 @@
-// The original's initialisers for training from scratch (Paddle defaults, spec §4.3, §5, §6.1).
+// The original's initialisers for training from scratch: TruncatedNormal(initializer_range) for ERNIE
+// (scenario_lib/models/ernie.py) and Paddle's defaults elsewhere (Xavier-uniform weights, zero biases).
 // They draw from LibTorch's global generator, so torch::manual_seed(s) makes a model reproducible.
 #pragma once
 

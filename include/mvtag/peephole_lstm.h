@@ -1,4 +1,4 @@
-// One direction of Paddle's dynamic_lstm with peepholes (spec §6.1), over padded batches.
+// One direction of Paddle's fluid.layers.dynamic_lstm with use_peepholes=True, over padded batches.
 //
 // Gate blocks in every 4H vector are in Paddle's order [c̃, i, f, o]. With a = G_t + W·h_{t−1} + b:
 //   c̃ = tanh(a_c); i = σ(a_i + w_ic ⊙ c_{t−1}); f = σ(a_f + w_fc ⊙ c_{t−1});

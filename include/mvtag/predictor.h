@@ -31,7 +31,7 @@ PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& 
 struct EvalResult {
   MetricsReport metrics;
   double loss = 0;           // per video: summed over classes, averaged over videos
-  double loss_original = 0;  // the original's printed "Loss" (batch-sum bookkeeping, spec §9)
+  double loss_original = 0;  // the original's printed "Loss" (batch-sum bookkeeping, see LossMeter)
   PredictStats stats;
 };
 

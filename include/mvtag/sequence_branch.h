@@ -1,8 +1,8 @@
-// One frame-feature branch (image or audio, spec §6.2–6.4): a forward and a reverse peephole
-// LSTM, each behind its own input projection, outputs concatenated [h_fwd, h_bwd], Paddle-style
-// dropout, then attention pooling.
+// One frame-feature branch (image or audio; the original's scenario_lib/models/attention_lstm_ernie.py):
+// a forward and a reverse peephole LSTM, each behind its own input projection, outputs concatenated
+// [h_fwd, h_bwd], Paddle-style dropout, then attention pooling.
 //
-// The original is inconsistent about which projection has a bias (spec §13 quirk 3): image has
+// The original is inconsistent about which projection has a bias: image has
 // none on the forward fc and one on the backward fc; audio the reverse. Both are kept.
 //
 // Parameters: fwd_proj.weight [4H, in] (+ fwd_proj.bias [4H] if it has one), fwd_lstm.*,

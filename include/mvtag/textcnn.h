@@ -1,6 +1,7 @@
-// TextCNN on the ERNIE output (spec §5): Paddle's sequence_conv_pool with windows 2, 3 and 4 over
-// each title's real tokens ([CLS] and [SEP] included), zero padding outside the sequence, bias,
-// tanh, and a max over the real steps. Output [B, 3·filters] = [k=2 | k=3 | k=4].
+// TextCNN on the ERNIE output (ErnieModel.textcnn in the original's scenario_lib/models/ernie.py):
+// Paddle's sequence_conv_pool with windows 2, 3 and 4 over each title's real tokens ([CLS] and
+// [SEP] included), zero padding outside the sequence, bias, tanh, and a max over the real steps.
+// Output [B, 3·filters] = [k=2 | k=3 | k=4].
 //
 // Paddle's context windows (padding_start = −(k / 2)): k=2 covers t−1..t, k=3 t−1..t+1,
 // k=4 t−2..t+1, i.e. conv1d with (left, right) zero padding (1, 0), (1, 1), (2, 1).

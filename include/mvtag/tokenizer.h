@@ -1,5 +1,6 @@
 // The ERNIE/BERT FullTokenizer (BasicTokenizer with do_lower_case=True, then WordPiece) and the
-// text record built from a title, exactly as the original does it (spec §3.2, §3.3).
+// text record built from a title, exactly as the original does it (scenario_lib/datareader/tokenization.py
+// and ExtractEmbeddingReader.data_generate_from_text in scenario_lib/datareader/ernie_task_reader.py).
 // See docs/TOKENIZER.md for the invalid UTF-8 policy and the known differences from Python.
 #pragma once
 

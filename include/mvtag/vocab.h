@@ -1,5 +1,5 @@
 // The ERNIE vocabulary (vocab.txt): token <-> id, read exactly like the original's load_vocab
-// (spec §3.1), plus the special tokens the text pipeline needs.
+// (scenario_lib/datareader/tokenization.py), plus the special tokens the text pipeline needs.
 #pragma once
 
 #include <cstddef>

@@ -37,7 +37,8 @@ void add_lstm(std::vector<ParamMapping>& out, int index, const std::string& ours
 
 std::string fc_name(std::int64_t base, int n) { return "fc_" + std::to_string(base + n); }
 
-// One branch (image or audio): projections, LSTMs and attention pooling (spec §6).
+// One branch (image or audio): projections, LSTMs and attention pooling (the original's
+// scenario_lib/models/attention_lstm_ernie.py).
 struct Branch {
   std::string ours;           // "image" / "audio"
   std::int64_t input = 0;     // feature width
@@ -159,7 +160,7 @@ std::vector<ParamMapping> paddle_checkpoint_mapping(const NetConfig& c) {
     out.push_back({{name + ".w_0", {k * d, f}}, ParamTransform::ConvFilter, {{ours + ".weight", {f, d, k}}}});
     out.push_back(same(name + ".b_0", ours + ".bias", {f}));
   }
-  // fc numbers follow the order the original creates them in (spec §7.1).
+  // fc numbers follow the order the original creates them in (docs/FORMATS.md, "The combined parameter file").
   const std::int64_t base = 6 * c.ernie.num_hidden_layers;
   const bool guided = c.text_guided();
   add_branch(out, Branch{"image", c.rgb_dim, c.lstm_size_img, 0, 1, false, 0, "0", 2}, c, base);

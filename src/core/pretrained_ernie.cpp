@@ -107,7 +107,7 @@ bool is_paddle_parameter_name(const std::string& name) {
          starts_with(name, "pre_encoder_") || starts_with(name, "encoder_layer_");
 }
 
-// Parts of the ERNIE 1.0 release the tagger never uses (spec §4.3), and the task embedding of
+// Parts of the ERNIE 1.0 release the tagger never uses (docs/FORMATS.md), and the task embedding of
 // later ERNIE releases (the original runs without one).
 bool is_unused_paddle_file(const std::string& name) {
   return starts_with(name, "pooled_fc.") || starts_with(name, "mask_lm_") || starts_with(name, "next_sent_fc.") ||
@@ -155,7 +155,7 @@ SafetensorsFile read_paddle_directory(const std::string& dir, const ErnieConfig&
 }
 
 // ---------------------------------------------------------------------------------------------
-// HuggingFace-style checkpoints (transformers' ErnieModel/BertModel naming, spec §4.4).
+// HuggingFace-style checkpoints (transformers' ErnieModel/BertModel naming, models/ernie/modeling_ernie.py).
 
 // HF name (without prefix) -> ours, both LayerNorm spellings included.
 std::map<std::string, std::string> huggingface_names(const ErnieConfig& config) {

@@ -31,7 +31,7 @@ std::size_t for_each_char(std::string_view s, Emit&& emit) {
   return invalid;
 }
 
-// ---- Character classes (spec §3.2) ------------------------------------------------------------
+// ---- Character classes (the original's scenario_lib/datareader/tokenization.py) ---------------
 
 utf8proc_category_t category(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)); }
 

@@ -15,7 +15,7 @@ using nlohmann::json;
 
 namespace {
 
-// ERNIE 1.0's ernie_config.json as released with the original (spec §4.1).
+// ERNIE 1.0's ernie_config.json as released with the original (model_pretrained/ernie_v1_params/).
 const char* kPaddleConfig = R"({
   "attention_probs_dropout_prob": 0.1,
   "hidden_act": "relu",

@@ -1,5 +1,6 @@
-// Feature records (spec 2.4): loading what numpy wrote, every rejection naming its key, the
-// empty-audio rule, feature paths (spec 2.2) and the Python 2-style writer.
+// Feature records (docs/FORMATS.md, "Feature files"): loading what numpy wrote, every rejection
+// naming its key, the empty-audio rule, feature paths (the original's
+// scenario_lib/datareader/feature_reader.py) and the Python 2-style writer.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -39,7 +39,7 @@ TEST(NetConfig, DefaultsAreTheOriginalsConfTxt) {
   EXPECT_EQ(c.loss_type, "sigmoid");
   EXPECT_TRUE(c.ernie_freeze);
   EXPECT_EQ(c.text_dim(), 768);
-  EXPECT_EQ(c.fusion_dim(), 2048);  // [1024 image, 256 audio, 768 text], spec §7
+  EXPECT_EQ(c.fusion_dim(), 2048);  // [1024 image, 256 audio, 768 text], the original's final_concat
   EXPECT_EQ(c.ernie.hidden_size, 768);
 }
 

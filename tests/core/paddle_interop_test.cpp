@@ -1,5 +1,5 @@
 // The original's Paddle files and HuggingFace checkpoints, against fixtures written independently
-// by tools/make_interop_fixtures.py (names from the spec sorted by Python, bytes laid out by hand,
+// by tools/make_interop_fixtures.py (names from docs/FORMATS.md sorted by Python, bytes laid out by hand,
 // torch.save for the .bin files).
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -75,7 +75,7 @@ TEST(PaddleNames, TheOriginalSizesGive227TensorsStartingAtFc72) {
     floats += n;
   }
   EXPECT_EQ(ours, 231u);
-  EXPECT_EQ(floats, 114130288);  // spec §7.1
+  EXPECT_EQ(floats, 114130288);  // the original's 227 tensors hold as many (docs/FORMATS.md)
   EXPECT_EQ(m[0].paddle.name, "encoder_layer_0_ffn_fc_0.b_0");
   EXPECT_EQ(m[16].paddle.name, "encoder_layer_10_ffn_fc_0.b_0");  // '1' < '_': layer 10 sorts after 0
   EXPECT_EQ(m[192].paddle.name, "fc_72.w_0");

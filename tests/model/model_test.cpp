@@ -251,7 +251,7 @@ TEST(Model, ParameterCountsFollowTheDocumentedShapes) {
     }
     EXPECT_EQ(std::make_pair(ernie, rest), documented_counts(c)) << mode;
   }
-  // spec §7.1: 114,130,288 floats, 14,854,768 outside ERNIE, at the original's sizes.
+  // docs/FORMATS.md, "Parameters": 114,130,288 floats, 14,854,768 outside ERNIE, at the original's sizes.
   const NetConfig original;
   const auto [ernie, rest] = documented_counts(original);
   EXPECT_EQ(ernie + rest, 114130288);
