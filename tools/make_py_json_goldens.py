@@ -2,9 +2,10 @@
 """Goldens for mvtag's Python-compatible JSON writer (tests/core/py_json_test.cpp).
 
 Writes tests/fixtures/py_json/floats.json (doubles as their exact bit patterns, with Python's
-repr of each) and tests/fixtures/py_json/predictions.{input.json,expected.json}: a structure in
+repr of each), tests/fixtures/py_json/predictions.{input.json,expected.json}: a structure in
 the shape of the original's inference output, dumped by Python exactly as inference.py did
-(json.dump(obj, f, ensure_ascii=False, indent=4)).
+(json.dump(obj, f, ensure_ascii=False, indent=4)), and predictions.writer.expected.json: its first
+two videos, the whole output PredictionWriter must give for them.
 Run once by hand: /usr/bin/python3 tools/make_py_json_goldens.py
 """
 import json
@@ -35,4 +36,8 @@ with open(os.path.join(here, "predictions.input.json"), "w") as f:
     json.dump(predictions, f)  # ASCII-escaped input for the C++ test to parse
 with open(os.path.join(here, "predictions.expected.json"), "w", encoding="utf-8") as f:
     json.dump(predictions, f, ensure_ascii=False, indent=4)
+# What PredictionWriter writes for the first two videos (the writer takes no "extra" keys): the whole
+# file, compared byte for byte.
+with open(os.path.join(here, "predictions.writer.expected.json"), "w", encoding="utf-8") as f:
+    json.dump(predictions[:2], f, ensure_ascii=False, indent=4)
 print("wrote", os.path.normpath(here))
