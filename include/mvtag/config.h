@@ -62,6 +62,7 @@ struct TrainSection {
   double warmup_proportion = 0.0;      // no effect
   int early_stop = 15;
   int seed = 0;                        // new in mvtag
+  bool reshuffle = true;               // new in mvtag
   int num_workers = 2;                 // new in mvtag
 };
 

@@ -38,6 +38,7 @@ struct LoaderOptions {
   int num_workers = 2;      // 0 = load on the calling thread
   std::size_t prefetch = 4; // batches loaded ahead per worker
   bool shuffle = false;
+  bool reshuffle = true;  // with shuffle: a new order every epoch; false: epoch 0's order every epoch
   std::uint64_t seed = 0;
 };
 

@@ -1,4 +1,4 @@
-// `mvtag train`: the original's training job (spec §8) with honest extras — per-epoch
+// `mvtag train`: the original's training job (scenario_lib/train.py) with honest extras — per-epoch
 // reshuffling from a seed, best/ and last/ checkpoints written atomically, exact resume,
 // metrics.jsonl and a training-curve SVG in the save directory.
 #pragma once
@@ -11,6 +11,7 @@
 
 #include "mvtag/config.h"
 #include "mvtag/net_config.h"
+#include "mvtag/stop_token.h"
 
 namespace mvtag {
 
@@ -22,6 +23,9 @@ struct TrainOptions {
   int valid_interval = 1;   // validate every N epochs; 0 = never
   int log_interval = 10;    // log running averages every N steps; 0 = never
   std::int64_t max_steps = 0;  // stop after this many optimizer steps in this run (0 = no limit)
+  // Polled after every step and epoch: once requested, last/ is saved and train() returns
+  // (interrupted). Checkpoint writes run inside its critical sections. nullptr = never stops.
+  StopToken* stop = nullptr;
 };
 
 struct TrainResult {
@@ -32,7 +36,8 @@ struct TrainResult {
   std::string best_dir;         // "" when no validation ran
   std::string last_dir;
   bool early_stopped = false;
-  bool interrupted = false;     // stopped by request_training_stop() or max_steps
+  bool interrupted = false;     // stopped by the stop token or max_steps
+  int stop_reason = 0;          // the stop token's reason when it stopped the run (a signal number), else 0
   std::size_t skipped_samples = 0;
 };
 
@@ -40,8 +45,5 @@ TrainResult train(const TrainOptions& options, const torch::Device& device);
 
 // The network the configuration describes, with the encoder sizes of `ernie`.
 NetConfig net_config_from(const Config& config, const ErnieConfig& ernie);
-
-// Asks a running train() to save last/ after the current step and return (signal-safe).
-void request_training_stop();
 
 }  // namespace mvtag

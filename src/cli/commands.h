@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,13 @@ struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;
 };
+
+// The command line this process was started with (set once by main), for messages that tell
+// the user what to run next.
+void remember_invocation(int argc, const char* const* argv);
+const std::vector<std::string>& invocation();
+// Words joined into one shell command line, each quoted when it needs to be.
+std::string shell_join(const std::vector<std::string>& words);
 
 Command add_train_command(CLI::App& root);
 Command add_eval_command(CLI::App& root);

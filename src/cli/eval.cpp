@@ -78,7 +78,7 @@ Command add_eval_command(CLI::App& root) {
             const torch::Device device = resolve_device(cfg, args->device);
             if (device.is_cpu()) warn_if_cores_busy();
             LoadedModel model = load_model_directory(args->model, device);
-            warn_on_config_mismatch(cfg, model.net->config(), args->model);
+            check_model_against_config(cfg, model);
             if (!args->save_inference_model.empty()) {
               export_model(model, args->save_inference_model, {cfg.model.text_max_len, cfg.infer.threshold});
               spdlog::info("inference model written to {}", args->save_inference_model);

@@ -30,7 +30,7 @@ Command add_export_command(CLI::App& root) {
             if (options->dump_requested()) return print_config(cfg);
             if (output->empty()) throw_error(ErrorKind::Usage, "export needs --output DIR");
             const LoadedModel m = load_model_directory(*model, torch::kCPU);
-            warn_on_config_mismatch(cfg, m.net->config(), *model);
+            check_model_against_config(cfg, m);
             export_model(m, *output, {cfg.model.text_max_len, cfg.infer.threshold});
             std::cout << "exported " << *model << " to " << *output << "\n";
             return 0;

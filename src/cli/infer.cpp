@@ -23,7 +23,7 @@ struct InferArgs {
   std::string model = "inference_model";
   std::string output = "output.json";
   std::string format = "json";
-  double threshold = -1;
+  double threshold = -1;  // < 0: not given
   int top_k = 0;
   std::string device;
 };
@@ -47,7 +47,8 @@ Command add_infer_command(CLI::App& root) {
       ->capture_default_str()
       ->group("Run");
   sub->add_option("--threshold", args->threshold,
-                  "Report classes with probability >= this (default: the model's inference.json, else INFER.threshold)")
+                  "Report classes with probability >= this. Default: INFER.threshold when the configuration\n"
+                  "(file or --set) gives it, else the model's inference.json (docs/CONFIG.md)")
       ->check(CLI::Range(0.0, 1.0))
       ->group("Run");
   sub->add_option("--top_k", args->top_k, "Keep only the K most probable reported classes, most probable first (0 = all)")
@@ -61,11 +62,18 @@ Command add_infer_command(CLI::App& root) {
             const torch::Device device = resolve_device(cfg, args->device);
             if (device.is_cpu()) warn_if_cores_busy();
             LoadedModel model = load_model_directory(args->model, device);
-            warn_on_config_mismatch(cfg, model.net->config(), args->model);
-            const bool exported = path_exists(args->model + "/" + kInferenceFile);
-            const InferenceSettings settings =
-                exported ? read_inference_settings(args->model)
-                         : InferenceSettings{cfg.model.text_max_len, cfg.infer.threshold};
+            check_model_against_config(cfg, model);
+            const ResolvedInferenceSettings resolved = resolve_inference_settings(
+                &cfg, args->model, args->threshold >= 0 ? std::optional<double>(args->threshold) : std::nullopt);
+            const InferenceSettings& settings = resolved.values;
+            spdlog::info("threshold {} (from {}), titles up to {} tokens (from {})", settings.threshold,
+                         resolved.threshold_from, settings.text_max_len, resolved.text_max_len_from);
+            if (settings.text_max_len > model.net->config().ernie.max_position_embeddings) {
+              throw_error(ErrorKind::Config,
+                          fmt::format("text_max_len {} (from {}) is more than the model's {} ERNIE positions",
+                                      settings.text_max_len, resolved.text_max_len_from,
+                                      model.net->config().ernie.max_position_embeddings));
+            }
 
             DatasetOptions d = dataset_options_for(cfg, "INFER");
             d.rgb_dim = model.net->config().rgb_dim;
@@ -78,7 +86,7 @@ Command add_infer_command(CLI::App& root) {
             }
 
             LabelSelection sel;
-            sel.threshold = args->threshold >= 0 ? args->threshold : settings.threshold;
+            sel.threshold = settings.threshold;
             sel.top_k = args->top_k;
             PredictionWriter writer(parse_prediction_format(args->format), model.classes.names(), sel);
             std::size_t skipped = 0;

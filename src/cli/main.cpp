@@ -12,6 +12,7 @@
 #include "mvtag/runtime.h"
 
 int main(int argc, char** argv) {
+  mvtag::cli::remember_invocation(argc, argv);
   CLI::App app{
       "mvtag: train, evaluate, export and run a multimodal multi-label short-video tagger\n"
       "(image + audio features and the title; a LibTorch port of PaddleVideo's MultimodalVideoTag).\n"

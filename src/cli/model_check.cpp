@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "mvtag/error.h"
+#include "mvtag/model_consistency.h"
 #include "mvtag/trainer.h"
 
 namespace mvtag::cli {
@@ -23,6 +24,12 @@ void warn_on_config_mismatch(const Config& cfg, const NetConfig& model, const st
                    want.at(it.key()).dump(), dir, it.value().dump());
     }
   }
+}
+
+void check_model_against_config(const Config& cfg, const LoadedModel& model) {
+  warn_on_config_mismatch(cfg, model.net->config(), model.dir);
+  check_class_list(cfg, model.classes, model.dir);
+  check_vocabulary(cfg, model.tokenizer.vocab(), model.dir);
 }
 
 }  // namespace mvtag::cli

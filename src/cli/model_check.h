@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "mvtag/checkpoint.h"
 #include "mvtag/config.h"
 #include "mvtag/net_config.h"
 
@@ -11,5 +12,9 @@ namespace mvtag::cli {
 
 // Logs a warning per key where `cfg` describes another network than `model` (loaded from `dir`).
 void warn_on_config_mismatch(const Config& cfg, const NetConfig& model, const std::string& dir);
+
+// All the checks of a loaded model against the configuration: the network (warnings), the class
+// list (Error(Config) when the class count differs, else a warning) and the vocabulary (warning).
+void check_model_against_config(const Config& cfg, const LoadedModel& model);
 
 }  // namespace mvtag::cli

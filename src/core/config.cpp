@@ -374,6 +374,9 @@ std::vector<KeyEntry> build_table() {
           at_least(0)),
       key(train, &T::seed, "seed", defaults_to("0"),
           "Seed of the shuffling, dropout and initialisation, so runs repeat (new in mvtag)", at_least(0)),
+      key(train, &T::reshuffle, "reshuffle", defaults_to("True"),
+          "Shuffle the training list anew every epoch; False shuffles it once and keeps that order for every "
+          "epoch, as the original did (new in mvtag)"),
       key(train, &T::num_workers, "num_workers", defaults_to("2"),
           "Loader threads reading features and tokenizing titles (new in mvtag)", at_least(0)),
 

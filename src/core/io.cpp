@@ -1,5 +1,7 @@
 #include "mvtag/io.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -122,6 +124,17 @@ AtomicDirectory::~AtomicDirectory() {
 
 void AtomicDirectory::commit() {
   std::error_code ec;
+#ifdef RENAME_EXCHANGE
+  // Linux: swap the new directory and the previous one in one step, so that the final name
+  // always holds a complete directory, whenever the process dies.
+  if (fs::exists(final_, ec) &&
+      ::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, final_.c_str(), RENAME_EXCHANGE) == 0) {
+    committed_ = true;
+    fs::remove_all(staging_, ec);  // the previous directory, now under the staging name
+    return;
+  }
+  // Filesystems without RENAME_EXCHANGE: move the previous one aside first.
+#endif
   const std::string old = final_ + ".old." + std::to_string(::getpid());
   const bool had_old = fs::exists(final_, ec);
   if (had_old) {

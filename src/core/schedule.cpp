@@ -37,4 +37,25 @@ double LearningRateSchedule::at(std::int64_t step) const {
   return lr;
 }
 
+ScheduleOptions schedule_options_for(const Config& config) {
+  ScheduleOptions so;
+  so.learning_rate = config.train.learning_rate;
+  so.decay_gamma = config.train.decay_gamma;
+  so.decay_epochs.assign(config.train.decay_epochs.begin(), config.train.decay_epochs.end());
+  so.steps_per_epoch = static_cast<double>(config.train.num_samples) / config.train.batch_size;
+  so.warmup_epochs = config.train.warmup_epoch;
+  return so;
+}
+
+bool ValidationRecord::record(double hit1, std::int64_t epoch) {
+  if (best_epoch == 0 || hit1 > best_hit1) {
+    best_hit1 = hit1;
+    best_epoch = epoch;
+    bad_validations = 0;
+    return true;
+  }
+  ++bad_validations;
+  return false;
+}
+
 }  // namespace mvtag

@@ -1,5 +1,7 @@
 #include "mvtag/export.h"
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "mvtag/error.h"
@@ -15,22 +17,8 @@ void export_model(const LoadedModel& model, const std::string& out_dir, const In
                                        {"source", model.dir},
                                        {"text_max_len", settings.text_max_len},
                                        {"threshold", settings.threshold}};
-  write_file_atomic(out.staging() + "/" + kInferenceFile, info.dump(2) + "\n");
+  write_file_atomic((std::filesystem::path(out.staging()) / kInferenceFile).string(), info.dump(2) + "\n");
   out.commit();
-}
-
-InferenceSettings read_inference_settings(const std::string& model_dir) {
-  InferenceSettings s;
-  const std::string path = model_dir + "/" + kInferenceFile;
-  if (!path_exists(path)) return s;
-  try {
-    const auto j = nlohmann::json::parse(read_file(path));
-    s.text_max_len = j.at("text_max_len").get<int>();
-    s.threshold = j.at("threshold").get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    throw_error(ErrorKind::Data, std::string("malformed inference settings: ") + e.what(), at_file(path));
-  }
-  return s;
 }
 
 }  // namespace mvtag

@@ -126,7 +126,7 @@ void Loader::stop_workers() {
 
 void Loader::start_epoch(std::int64_t epoch, std::size_t skip_batches) {
   stop_workers();
-  order_ = epoch_order(dataset_.size(), options_.shuffle, options_.seed, epoch);
+  order_ = epoch_order(dataset_.size(), options_.shuffle, options_.seed, options_.reshuffle ? epoch : 0);
   num_batches_ = batches_per_epoch();
   next_batch_ = next_claim_ = std::min(skip_batches, num_batches_);
   ready_.clear();

@@ -31,8 +31,6 @@ namespace mvtag {
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-
 std::string join(const std::string& dir, const std::string& name) { return dir + "/" + name; }
 
 std::string timestamp() {
@@ -82,17 +80,49 @@ Data load_data(const Config& cfg, const std::string& vocab_path, bool need_valid
   return d;
 }
 
-void check_same_architecture(const NetConfig& ours, const NetConfig& theirs, const std::string& dir) {
-  const nlohmann::json a = net_config_to_json(ours), b = net_config_to_json(theirs);
-  for (auto it = a.begin(); it != a.end(); ++it) {
-    if (b.contains(it.key()) && b.at(it.key()) != it.value()) {
-      Location where = at_file(join(dir, kModelConfigFile));
-      where.key = it.key();
-      throw_error(ErrorKind::Config,
-                  "the checkpoint was built with " + b.at(it.key()).dump() + " but the configuration gives " +
-                      it.value().dump(),
-                  where);
+// The keys of a network config, flattened: "lstm_size_img", "ernie.hidden_size", ...
+std::map<std::string, nlohmann::json> flat_keys(const NetConfig& config) {
+  std::map<std::string, nlohmann::json> keys;
+  const nlohmann::json j = net_config_to_json(config);
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "ernie" && it.value().is_object()) {
+      for (auto e = it.value().begin(); e != it.value().end(); ++e) keys["ernie." + e.key()] = e.value();
+    } else {
+      keys[it.key()] = it.value();
     }
+  }
+  return keys;
+}
+
+// Settings that change no tensor shape and no weight's meaning: a run that starts from a
+// checkpoint's weights (--pretrain) takes them from the configuration.
+bool is_training_setting(const std::string& key) {
+  return key == "ernie_freeze" || key == "drop_rate" || key == "loss_type" || key == "ernie.hidden_dropout_prob" ||
+         key == "ernie.attention_probs_dropout_prob";
+}
+
+// The configuration must describe the checkpoint's network. With `allow_training_settings`
+// (--pretrain), the settings above may differ: each difference is logged and the
+// configuration's value is used. --resume continues a run exactly, so there every key must match.
+void check_same_architecture(const NetConfig& ours, const NetConfig& theirs, const std::string& dir,
+                             bool allow_training_settings) {
+  const auto want = flat_keys(ours), have = flat_keys(theirs);
+  for (const auto& [key, value] : want) {
+    const auto it = have.find(key);
+    if (it == have.end() || it->second == value) continue;
+    if (allow_training_settings && is_training_setting(key)) {
+      spdlog::info("{} = {} from the configuration (the checkpoint in {} was trained with {})", key, value.dump(), dir,
+                   it->second.dump());
+      continue;
+    }
+    Location where = at_file(join(dir, kModelConfigFile));
+    where.key = key;
+    throw_error(ErrorKind::Config,
+                "the checkpoint was built with " + it->second.dump() + " but the configuration gives " + value.dump() +
+                    (allow_training_settings || !is_training_setting(key)
+                         ? ""
+                         : " (--resume continues a run exactly; use --pretrain to start a new run from these weights)"),
+                where);
   }
 }
 
@@ -113,8 +143,6 @@ class EpochLog {
 };
 
 }  // namespace
-
-void request_training_stop() { g_stop.store(true); }
 
 NetConfig net_config_from(const Config& cfg, const ErnieConfig& ernie) {
   NetConfig n;
@@ -141,7 +169,6 @@ NetConfig net_config_from(const Config& cfg, const ErnieConfig& ernie) {
 }
 
 TrainResult train(const TrainOptions& opt, const torch::Device& device) {
-  g_stop.store(false);
   const Config& cfg = opt.config;
   const bool validate = opt.valid_interval > 0;
   TrainResult result;
@@ -166,12 +193,12 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       throw_error(ErrorKind::Io, "not a training checkpoint (state.json or optimizer.safetensors missing)",
                   at_file(opt.resume));
     }
-    check_same_architecture(net_config, read_net_config(join(opt.resume, kModelConfigFile)), opt.resume);
+    check_same_architecture(net_config, read_net_config(join(opt.resume, kModelConfigFile)), opt.resume, false);
     load_weights(*net, join(opt.resume, kModelWeightsFile));
     state = read_train_state(opt.resume);
     spdlog::info("resuming from {}: {} epochs and {} steps done", opt.resume, state.epoch, state.step);
   } else if (!opt.pretrain.empty()) {
-    check_same_architecture(net_config, read_net_config(join(opt.pretrain, kModelConfigFile)), opt.pretrain);
+    check_same_architecture(net_config, read_net_config(join(opt.pretrain, kModelConfigFile)), opt.pretrain, true);
     load_weights(*net, join(opt.pretrain, kModelWeightsFile));
     spdlog::info("all weights loaded from {}", opt.pretrain);
   } else if (pretrained.format == "none") {
@@ -192,18 +219,13 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     if (device.is_cuda()) restore_generator_state(device, state.cuda_rng);
   }
 
-  ScheduleOptions so;
-  so.learning_rate = cfg.train.learning_rate;
-  so.decay_gamma = cfg.train.decay_gamma;
-  so.decay_epochs.assign(cfg.train.decay_epochs.begin(), cfg.train.decay_epochs.end());
-  so.steps_per_epoch = static_cast<double>(cfg.train.num_samples) / cfg.train.batch_size;
-  so.warmup_epochs = cfg.train.warmup_epoch;
-  const LearningRateSchedule schedule(so);
+  const LearningRateSchedule schedule(schedule_options_for(cfg));
 
   LoaderOptions lo;
   lo.batch_size = static_cast<std::size_t>(cfg.train.batch_size);
   lo.num_workers = cfg.train.num_workers;
   lo.shuffle = true;
+  lo.reshuffle = cfg.train.reshuffle;
   lo.seed = state.seed;
   Loader train_loader(*data.train, lo, data.tokenizer.vocab().pad_id());
   std::unique_ptr<Loader> valid_loader;
@@ -211,6 +233,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     LoaderOptions vo = lo;
     vo.batch_size = static_cast<std::size_t>(cfg.valid.batch_size);
     vo.shuffle = false;
+    vo.reshuffle = false;
     valid_loader = std::make_unique<Loader>(*data.valid, vo, data.tokenizer.vocab().pad_id());
   }
 
@@ -233,7 +256,9 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
                device.str(), data.train->size(), train_loader.batches_per_epoch(), lo.batch_size, state.epoch + 1,
                cfg.train.epoch, trained, net_config.ernie_freeze ? " (ERNIE frozen)" : "");
 
+  const auto stop_requested = [&] { return opt.stop != nullptr && opt.stop->requested(); };
   auto save_last = [&] {
+    const StopToken::CriticalSection saving(opt.stop);
     state.cpu_rng = generator_state(torch::kCPU);
     state.cuda_rng = device.is_cuda() ? generator_state(device) : "";
     save_checkpoint(last_dir, *net, data.tokenizer.vocab(), data.classes, optimizer, state);
@@ -241,6 +266,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
   };
 
   auto summarise = [&] {
+    if (result.interrupted && stop_requested()) result.stop_reason = opt.stop->reason();
     result.epochs_completed = state.epoch;
     result.steps = state.step;
     result.best_hit1 = state.best_hit1;
@@ -291,7 +317,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
         spdlog::debug("{}", original_metrics_line(fmt::format("[TRAIN] Epoch {} iter {} everage: ", epoch, state.step),
                                                   train_loss.original(), train_metrics.finish().hit_at));
       }
-      if (g_stop.load() || (opt.max_steps > 0 && steps_this_run >= opt.max_steps)) {
+      if (stop_requested() || (opt.max_steps > 0 && steps_this_run >= opt.max_steps)) {
         progress.finish();
         save_last();
         result.interrupted = true;
@@ -347,19 +373,16 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
                        {"skipped", val.stats.skipped}};
       summary += fmt::format(" | valid loss {:.4f}{} GAP {:.4f}", val.loss, hits_text(val.metrics.hit_at),
                              val.metrics.gap);
-      // The first validation always gives a best/; later ones must beat it strictly (as the original).
-      if (state.best_epoch == 0 || hit1 > state.best_hit1) {
-        improved = true;
-        state.best_hit1 = hit1;
-        state.best_epoch = epoch + 1;
-        state.bad_validations = 0;
-      } else {
-        ++state.bad_validations;
-      }
+      ValidationRecord record{state.best_hit1, state.best_epoch, state.bad_validations};
+      improved = record.record(hit1, epoch + 1);
+      state.best_hit1 = record.best_hit1;
+      state.best_epoch = record.best_epoch;
+      state.bad_validations = record.bad_validations;
     }
     line["best"] = improved;
     state.history.push_back(point);
     if (improved) {
+      const StopToken::CriticalSection saving(opt.stop);
       save_model_directory(best_dir, *net, data.tokenizer.vocab(), data.classes);
       summary += fmt::format(" | new best, saved {}", best_dir);
     } else if (state.best_epoch > 0) {
@@ -369,12 +392,12 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     log.append(line, state.history, "mvtag train: " + opt.save_dir);
     spdlog::info("{}", summary);
 
-    if (cfg.train.early_stop > 0 && state.bad_validations >= cfg.train.early_stop) {
+    if (ValidationRecord{state.best_hit1, state.best_epoch, state.bad_validations}.should_stop(cfg.train.early_stop)) {
       spdlog::info("early stop: no better validation Hit@1 in the last {} validations", state.bad_validations);
       result.early_stopped = true;
       break;
     }
-    if (g_stop.load()) {
+    if (stop_requested()) {
       result.interrupted = true;
       break;
     }

@@ -1,6 +1,7 @@
 // Running the real mvtag binary from a test: exit code, stdout and stderr kept apart.
 #pragma once
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,5 +42,57 @@ inline CliResult run_mvtag(const std::string& args, const std::string& dir = MVT
   }
   return r;
 }
+
+// `mvtag <args>` started in the background (for tests that signal it); finish() waits for it.
+class BackgroundMvtag {
+ public:
+  BackgroundMvtag(const std::string& args, const std::string& dir) {
+    static std::atomic<int> counter{0};
+    const std::string stem = (std::filesystem::temp_directory_path() /
+                              ("mvtag_bg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
+                                 .string();
+    out_file_ = stem + ".out";
+    err_file_ = stem + ".err";
+    const std::string command = "cd '" + dir + "' && exec '" MVTAG_BINARY "' " + args + " >'" + out_file_ +
+                                "' 2>'" + err_file_ + "'";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~BackgroundMvtag() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove(out_file_, ec);
+    std::filesystem::remove(err_file_, ec);
+  }
+  BackgroundMvtag(const BackgroundMvtag&) = delete;
+  BackgroundMvtag& operator=(const BackgroundMvtag&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  // What it wrote to stderr so far.
+  std::string err_so_far() const { return std::filesystem::exists(err_file_) ? read_file(err_file_) : ""; }
+  // Waits for the process; exit_code is -1 when a signal ended it (not an exit() of its own).
+  CliResult finish() {
+    CliResult r;
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (std::filesystem::exists(out_file_)) r.out = read_file(out_file_);
+    if (std::filesystem::exists(err_file_)) r.err = read_file(err_file_);
+    return r;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_file_;
+  std::string err_file_;
+};
 
 }  // namespace mvtag::test

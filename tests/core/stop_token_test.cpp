@@ -1,0 +1,40 @@
+// Stop requests from signals: the first stops after the current step, a second one waits for a
+// save in progress and quits at once otherwise.
+#include <csignal>
+
+#include <gtest/gtest.h>
+
+#include "mvtag/stop_token.h"
+
+using namespace mvtag;
+
+TEST(StopToken, TheFirstRequestKeepsItsReason) {
+  StopToken token;
+  EXPECT_FALSE(token.requested());
+  EXPECT_EQ(token.reason(), 0);
+  token.request(SIGTERM);
+  token.request(SIGINT);
+  EXPECT_TRUE(token.requested());
+  EXPECT_EQ(token.reason(), SIGTERM);
+  EXPECT_EQ(token.requests(), 2);
+}
+
+TEST(StopToken, ASecondSignalWaitsForASaveAndQuitsOtherwise) {
+  StopToken token;
+  EXPECT_EQ(on_stop_signal(token, SIGINT), StopAction::Stop);
+  {
+    const StopToken::CriticalSection saving(&token);
+    EXPECT_TRUE(token.in_critical_section());
+    EXPECT_EQ(on_stop_signal(token, SIGINT), StopAction::Wait);
+    EXPECT_EQ(on_stop_signal(token, SIGINT), StopAction::Wait);
+  }
+  EXPECT_FALSE(token.in_critical_section());
+  EXPECT_EQ(on_stop_signal(token, SIGINT), StopAction::Quit);
+  EXPECT_EQ(token.reason(), SIGINT);
+}
+
+TEST(StopToken, ExitCodesFollowTheShellConvention) {
+  EXPECT_EQ(exit_code_for_signal(SIGINT), 130);
+  EXPECT_EQ(exit_code_for_signal(SIGTERM), 143);
+  const StopToken::CriticalSection nothing(nullptr);  // no token: a no-op
+}
