@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Goldens for the C++ tokenizer (src/core/tokenizer.cpp), from an independent reference.
+"""Goldens for the C++ tokenizer (src/core/text/tokenizer.cpp), from an independent reference.
 
 The reference below is written from the project spec (/work/shared/spec/original.md, section 3)
 with the standard library only (unicodedata); it is not BERT's or ERNIE's code. It writes

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "mvtag/error.h"
-#include "mvtag/trainer.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/config/net_config.h"
 
 namespace mvtag::cli {
 

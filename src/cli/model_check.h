@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "mvtag/config.h"
-#include "mvtag/net_config.h"
+#include "mvtag/core/config/config.h"
+#include "mvtag/core/config/net_config.h"
 
 namespace mvtag::cli {
 

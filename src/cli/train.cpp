@@ -7,8 +7,8 @@
 #include "commands.h"
 #include "config_options.h"
 #include "device.h"
-#include "mvtag/runtime.h"
-#include "mvtag/trainer.h"
+#include "mvtag/runtime/runtime.h"
+#include "mvtag/train/trainer.h"
 
 namespace mvtag::cli {
 

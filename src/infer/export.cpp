@@ -1,9 +1,9 @@
-#include "mvtag/export.h"
+#include "mvtag/infer/export.h"
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
 
 namespace mvtag {
 

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/prediction_writer.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/report/prediction_writer.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "mvtag/error.h"
-#include "mvtag/schedule.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/config/schedule.h"
 
 using namespace mvtag;
 

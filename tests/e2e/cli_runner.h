@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "mvtag/io.h"
+#include "mvtag/core/base/io.h"
 #include "test_util.h"
 
 namespace mvtag::test {
