@@ -18,9 +18,9 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/ndarray.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/formats/ndarray.h"
 
 namespace mvtag::test {
 

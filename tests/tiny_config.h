@@ -2,8 +2,8 @@
 // milliseconds. Header-only and free of LibTorch (the config tests use it too).
 #pragma once
 
-#include "mvtag/ernie_config.h"
-#include "mvtag/net_config.h"
+#include "mvtag/core/config/ernie_config.h"
+#include "mvtag/core/config/net_config.h"
 
 namespace mvtag::test {
 

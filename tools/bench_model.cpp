@@ -15,9 +15,9 @@
 #include <ATen/Version.h>
 #include <torch/torch.h>
 
-#include "mvtag/blas.h"
-#include "mvtag/model.h"
-#include "mvtag/runtime.h"
+#include "mvtag/model/model.h"
+#include "mvtag/runtime/blas.h"
+#include "mvtag/runtime/runtime.h"
 
 namespace {
 

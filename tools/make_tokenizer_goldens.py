@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Goldens for the C++ tokenizer (src/core/tokenizer.cpp), from an independent reference.
+"""Goldens for the C++ tokenizer (src/core/text/tokenizer.cpp), from an independent reference.
 
 The reference below is written from a description of the original's text pipeline
 (scenario_lib/datareader/tokenization.py and ernie_task_reader.py; see docs/TOKENIZER.md)

@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "mvtag/config.h"
+#include "mvtag/core/config/config.h"
 
 namespace mvtag::cli {
 

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "mvtag/pretrained_ernie.h"
+#include "mvtag/core/interop/pretrained_ernie.h"
 
 namespace mvtag::cli {
 

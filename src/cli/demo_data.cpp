@@ -1,14 +1,15 @@
-// mvtag demo-data: writes the embedded demo data set (see include/mvtag/demo_data.h) and the
-// weights of its tiny randomly initialised ERNIE, ready for `mvtag train --conf conf/demo.txt`.
+// mvtag demo-data: writes the embedded demo data set (see include/mvtag/core/data/demo_data.h)
+// and the weights of its tiny randomly initialised ERNIE, ready for
+// `mvtag train --conf conf/demo.txt`.
 #include <memory>
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include "commands.h"
-#include "mvtag/demo_data.h"
-#include "mvtag/ernie.h"
-#include "mvtag/weights.h"
+#include "mvtag/core/data/demo_data.h"
+#include "mvtag/model/ernie.h"
+#include "mvtag/model/weights.h"
 
 namespace mvtag::cli {
 

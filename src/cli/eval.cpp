@@ -9,13 +9,13 @@
 #include "config_options.h"
 #include "device.h"
 #include "model_check.h"
-#include "mvtag/checkpoint.h"
-#include "mvtag/dataset.h"
-#include "mvtag/export.h"
-#include "mvtag/io.h"
-#include "mvtag/loader.h"
-#include "mvtag/predictor.h"
-#include "mvtag/runtime.h"
+#include "mvtag/batch/loader.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/data/dataset.h"
+#include "mvtag/infer/export.h"
+#include "mvtag/infer/predictor.h"
+#include "mvtag/model/model_dir.h"
+#include "mvtag/runtime/runtime.h"
 
 namespace mvtag::cli {
 

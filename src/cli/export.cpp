@@ -6,9 +6,9 @@
 #include "commands.h"
 #include "config_options.h"
 #include "model_check.h"
-#include "mvtag/checkpoint.h"
-#include "mvtag/error.h"
-#include "mvtag/export.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/infer/export.h"
+#include "mvtag/model/model_dir.h"
 
 namespace mvtag::cli {
 

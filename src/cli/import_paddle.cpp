@@ -5,11 +5,11 @@
 
 #include "commands.h"
 #include "config_options.h"
-#include "mvtag/checkpoint.h"
-#include "mvtag/io.h"
-#include "mvtag/paddle_import.h"
-#include "mvtag/trainer.h"
-#include "mvtag/weights.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/config/net_config.h"
+#include "mvtag/core/interop/paddle_import.h"
+#include "mvtag/model/model_dir.h"
+#include "mvtag/model/weights.h"
 
 namespace mvtag::cli {
 

@@ -12,9 +12,9 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "mvtag/error.h"
-#include "mvtag/features.h"
-#include "mvtag/pickle.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/data/features.h"
+#include "mvtag/core/formats/pickle.h"
 
 namespace mvtag::cli {
 

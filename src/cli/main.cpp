@@ -7,9 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "mvtag/error.h"
-#include "mvtag/log.h"
-#include "mvtag/runtime.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/log.h"
+#include "mvtag/runtime/runtime.h"
 
 int main(int argc, char** argv) {
   mvtag::cli::remember_invocation(argc, argv);

@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "mvtag/error.h"
-#include "mvtag/model_consistency.h"
-#include "mvtag/trainer.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/config/net_config.h"
+#include "mvtag/core/data/model_consistency.h"
 
 namespace mvtag::cli {
 

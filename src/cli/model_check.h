@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "mvtag/checkpoint.h"
-#include "mvtag/config.h"
-#include "mvtag/net_config.h"
+#include "mvtag/core/config/config.h"
+#include "mvtag/core/config/net_config.h"
+#include "mvtag/model/model_dir.h"
 
 namespace mvtag::cli {
 

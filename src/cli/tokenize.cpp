@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "mvtag/error.h"
-#include "mvtag/tokenizer.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/text/tokenizer.h"
 
 namespace mvtag::cli {
 

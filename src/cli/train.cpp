@@ -10,9 +10,9 @@
 #include "commands.h"
 #include "config_options.h"
 #include "device.h"
-#include "mvtag/runtime.h"
-#include "mvtag/stop_token.h"
-#include "mvtag/trainer.h"
+#include "mvtag/core/base/stop_token.h"
+#include "mvtag/runtime/runtime.h"
+#include "mvtag/train/trainer.h"
 
 namespace mvtag::cli {
 

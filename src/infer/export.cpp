@@ -1,11 +1,11 @@
-#include "mvtag/export.h"
+#include "mvtag/infer/export.h"
 
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
 
 namespace mvtag {
 

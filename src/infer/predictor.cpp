@@ -1,8 +1,8 @@
-#include "mvtag/predictor.h"
+#include "mvtag/infer/predictor.h"
 
 #include <torch/torch.h>
 
-#include "mvtag/progress.h"
+#include "mvtag/core/report/progress.h"
 
 namespace mvtag {
 

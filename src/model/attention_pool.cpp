@@ -1,11 +1,11 @@
-#include "mvtag/attention_pool.h"
+#include "mvtag/model/attention_pool.h"
 
 #include <limits>
 
 #include <torch/torch.h>
 
-#include "mvtag/param_init.h"
-#include "mvtag/sequence_mask.h"
+#include "mvtag/model/param_init.h"
+#include "mvtag/model/sequence_mask.h"
 
 namespace mvtag {
 

@@ -1,10 +1,10 @@
-#include "mvtag/ernie.h"
+#include "mvtag/model/ernie.h"
 
 #include <cmath>
 
 #include <torch/torch.h>
 
-#include "mvtag/param_init.h"
+#include "mvtag/model/param_init.h"
 
 namespace mvtag {
 

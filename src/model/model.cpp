@@ -1,11 +1,11 @@
-#include "mvtag/model.h"
+#include "mvtag/model/model.h"
 
 #include <torch/torch.h>
 
-#include "mvtag/error.h"
-#include "mvtag/ndarray.h"
-#include "mvtag/paddle_dropout.h"
-#include "mvtag/param_init.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/formats/ndarray.h"
+#include "mvtag/model/paddle_dropout.h"
+#include "mvtag/model/param_init.h"
 
 namespace mvtag {
 
@@ -74,11 +74,6 @@ SequenceBranchOptions branch_options(std::int64_t input_dim, std::int64_t hidden
 }
 
 }  // namespace
-
-NetInput NetInput::to(const torch::Device& device) const {
-  return {rgb.to(device), rgb_len.to(device), audio.to(device), audio_len.to(device), text_ids.to(device),
-          text_len.to(device)};
-}
 
 VideoTagNetImpl::VideoTagNetImpl(const NetConfig& config) : config_(config) {
   validate_net_config(config, "NetConfig");

@@ -1,4 +1,4 @@
-#include "mvtag/paddle_dropout.h"
+#include "mvtag/model/paddle_dropout.h"
 
 #include <torch/torch.h>
 

@@ -1,4 +1,4 @@
-#include "mvtag/param_init.h"
+#include "mvtag/model/param_init.h"
 
 #include <cmath>
 

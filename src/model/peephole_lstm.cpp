@@ -1,9 +1,9 @@
-#include "mvtag/peephole_lstm.h"
+#include "mvtag/model/peephole_lstm.h"
 
 #include <torch/torch.h>
 
-#include "mvtag/param_init.h"
-#include "mvtag/sequence_mask.h"
+#include "mvtag/model/param_init.h"
+#include "mvtag/model/sequence_mask.h"
 
 namespace mvtag {
 

@@ -1,9 +1,9 @@
-#include "mvtag/sequence_branch.h"
+#include "mvtag/model/sequence_branch.h"
 
 #include <torch/torch.h>
 
-#include "mvtag/paddle_dropout.h"
-#include "mvtag/param_init.h"
+#include "mvtag/model/paddle_dropout.h"
+#include "mvtag/model/param_init.h"
 
 namespace mvtag {
 

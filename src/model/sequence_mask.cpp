@@ -1,4 +1,4 @@
-#include "mvtag/sequence_mask.h"
+#include "mvtag/model/sequence_mask.h"
 
 #include <torch/torch.h>
 

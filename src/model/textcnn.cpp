@@ -1,12 +1,12 @@
-#include "mvtag/textcnn.h"
+#include "mvtag/model/textcnn.h"
 
 #include <array>
 #include <limits>
 
 #include <torch/torch.h>
 
-#include "mvtag/param_init.h"
-#include "mvtag/sequence_mask.h"
+#include "mvtag/model/param_init.h"
+#include "mvtag/model/sequence_mask.h"
 
 namespace mvtag {
 

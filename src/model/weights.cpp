@@ -1,6 +1,6 @@
-#include "mvtag/weights.h"
+#include "mvtag/model/weights.h"
 
-#include "mvtag/param_init.h"
+#include "mvtag/model/param_init.h"
 
 #include <cstring>
 #include <filesystem>
@@ -9,7 +9,7 @@
 
 #include <torch/torch.h>
 
-#include "mvtag/error.h"
+#include "mvtag/core/base/error.h"
 
 namespace mvtag {
 

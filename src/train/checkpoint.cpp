@@ -1,4 +1,4 @@
-#include "mvtag/checkpoint.h"
+#include "mvtag/train/checkpoint.h"
 
 #include <map>
 
@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/safetensors.h"
-#include "mvtag/weights.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/formats/safetensors.h"
+#include "mvtag/model/weights.h"
 
 namespace mvtag {
 
@@ -50,20 +50,6 @@ std::string hex_encode(const std::uint8_t* data, std::size_t n) {
 
 }  // namespace
 
-void write_model_files(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
-                       const ClassMap& classes) {
-  save_model_files(net, dir);
-  write_vocab(vocab, join(dir, kVocabFile));
-  classes.save(join(dir, kClassFile));
-}
-
-void save_model_directory(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
-                          const ClassMap& classes) {
-  AtomicDirectory out(dir);
-  write_model_files(out.staging(), net, vocab, classes);
-  out.commit();
-}
-
 void save_checkpoint(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
                      const ClassMap& classes, const PaddleRmsprop& optimizer, const TrainState& state) {
   AtomicDirectory out(dir);
@@ -73,25 +59,6 @@ void save_checkpoint(const std::string& dir, const VideoTagNetImpl& net, const V
   write_safetensors(join(out.staging(), kOptimizerFile), arrays);
   write_file_atomic(join(out.staging(), kStateFile), state_to_json(state).dump(1) + "\n");
   out.commit();
-}
-
-LoadedModel load_model_directory(const std::string& dir, const torch::Device& device) {
-  if (!is_directory(dir)) throw_error(ErrorKind::Io, "model directory not found", at_file(dir));
-  for (const char* f : {kModelWeightsFile, kModelConfigFile, kVocabFile, kClassFile}) {
-    if (!path_exists(join(dir, f))) {
-      throw_error(ErrorKind::Io, std::string("not a model directory: ") + f + " is missing", at_file(dir));
-    }
-  }
-  VideoTagNet net = load_model(dir, device);
-  Tokenizer tokenizer(Vocab::load(join(dir, kVocabFile)));
-  ClassMap classes = ClassMap::load(join(dir, kClassFile), static_cast<int>(net->config().num_classes));
-  const int rows = static_cast<int>(net->config().ernie.vocab_size);
-  if (tokenizer.vocab().max_id() >= rows) {
-    throw_error(ErrorKind::Model, "vocabulary ids go up to " + std::to_string(tokenizer.vocab().max_id()) +
-                                      " but the embedding table has " + std::to_string(rows) + " rows",
-                at_file(join(dir, kVocabFile)));
-  }
-  return LoadedModel{net, std::move(tokenizer), std::move(classes), dir};
 }
 
 bool is_checkpoint(const std::string& dir) {

@@ -1,7 +1,7 @@
-#include "mvtag/optimizer.h"
+#include "mvtag/train/optimizer.h"
 
-#include "mvtag/error.h"
-#include "mvtag/ndarray.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/formats/ndarray.h"
 
 namespace mvtag {
 

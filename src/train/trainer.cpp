@@ -1,4 +1,4 @@
-#include "mvtag/trainer.h"
+#include "mvtag/train/trainer.h"
 
 #include <chrono>
 #include <cmath>
@@ -12,20 +12,21 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "mvtag/checkpoint.h"
-#include "mvtag/dataset.h"
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/loader.h"
-#include "mvtag/metrics.h"
-#include "mvtag/model.h"
-#include "mvtag/optimizer.h"
-#include "mvtag/predictor.h"
-#include "mvtag/pretrained_ernie.h"
-#include "mvtag/progress.h"
-#include "mvtag/schedule.h"
-#include "mvtag/training_plot.h"
-#include "mvtag/weights.h"
+#include "mvtag/batch/loader.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/config/schedule.h"
+#include "mvtag/core/data/dataset.h"
+#include "mvtag/core/interop/pretrained_ernie.h"
+#include "mvtag/core/report/metrics.h"
+#include "mvtag/core/report/progress.h"
+#include "mvtag/core/report/training_plot.h"
+#include "mvtag/infer/predictor.h"
+#include "mvtag/model/model.h"
+#include "mvtag/model/model_dir.h"
+#include "mvtag/model/weights.h"
+#include "mvtag/train/checkpoint.h"
+#include "mvtag/train/optimizer.h"
 
 namespace mvtag {
 
@@ -144,29 +145,6 @@ class EpochLog {
 
 }  // namespace
 
-NetConfig net_config_from(const Config& cfg, const ErnieConfig& ernie) {
-  NetConfig n;
-  n.ernie = ernie;
-  n.rgb_dim = cfg.model.rgb_dim();
-  n.audio_dim = cfg.model.audio_dim();
-  n.lstm_size_img = cfg.model.lstm_size_img;
-  n.lstm_size_audio = cfg.model.lstm_size_audio;
-  n.num_classes = cfg.model.num_classes;
-  n.drop_rate = cfg.model.drop_rate;
-  n.lstm_pool_mode = cfg.model.lstm_pool_mode;
-  n.loss_type = cfg.train.loss_type;
-  n.ernie_freeze = cfg.model.ernie_freeze;
-  validate_net_config(n, cfg.source);
-  if (cfg.model.text_max_len > ernie.max_position_embeddings) {
-    Location where = at_file(cfg.source);
-    where.key = "MODEL.text_max_len";
-    throw_error(ErrorKind::Config,
-                std::to_string(cfg.model.text_max_len) + " is more than the encoder's " +
-                    std::to_string(ernie.max_position_embeddings) + " positions",
-                where);
-  }
-  return n;
-}
 
 TrainResult train(const TrainOptions& opt, const torch::Device& device) {
   const Config& cfg = opt.config;

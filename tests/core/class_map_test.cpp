@@ -1,12 +1,12 @@
-#include "mvtag/class_map.h"
+#include "mvtag/core/data/class_map.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -4,9 +4,9 @@
 #include <set>
 #include <sstream>
 
-#include "mvtag/config.h"
-#include "mvtag/error.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/config/config.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/ernie_config.h"
-#include "mvtag/error.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/config/ernie_config.h"
 #include "test_util.h"
 #include "tiny_config.h"
 

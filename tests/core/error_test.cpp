@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "mvtag/error.h"
+#include "mvtag/core/base/error.h"
 
 using namespace mvtag;
 

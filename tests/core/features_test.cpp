@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/features.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/data/features.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -2,8 +2,8 @@
 // --set) > the model's inference.json > the defaults.
 #include <gtest/gtest.h>
 
-#include "mvtag/config.h"
-#include "mvtag/inference_settings.h"
+#include "mvtag/core/config/config.h"
+#include "mvtag/core/config/inference_settings.h"
 #include "test_util.h"
 
 using namespace mvtag;

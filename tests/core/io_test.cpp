@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;

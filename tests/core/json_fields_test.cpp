@@ -1,5 +1,5 @@
 // Typed reads of JSON configuration keys: each error is Error(Config) naming the source and the key.
-#include "mvtag/json_fields.h"
+#include "mvtag/core/base/json_fields.h"
 
 #include <gtest/gtest.h>
 

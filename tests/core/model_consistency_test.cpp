@@ -1,8 +1,8 @@
 // The configuration's class list and vocabulary against the model's own files.
 #include <gtest/gtest.h>
 
-#include "mvtag/config.h"
-#include "mvtag/model_consistency.h"
+#include "mvtag/core/config/config.h"
+#include "mvtag/core/data/model_consistency.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "mvtag/error.h"
-#include "mvtag/ndarray.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/formats/ndarray.h"
 
 using namespace mvtag;
 

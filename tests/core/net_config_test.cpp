@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/net_config.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/config/net_config.h"
 #include "test_util.h"
 #include "tiny_config.h"
 

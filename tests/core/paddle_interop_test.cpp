@@ -8,13 +8,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/net_config.h"
-#include "mvtag/paddle_import.h"
-#include "mvtag/paddle_names.h"
-#include "mvtag/paddle_tensor.h"
-#include "mvtag/pretrained_ernie.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/config/net_config.h"
+#include "mvtag/core/formats/paddle_tensor.h"
+#include "mvtag/core/interop/paddle_import.h"
+#include "mvtag/core/interop/paddle_names.h"
+#include "mvtag/core/interop/pretrained_ernie.h"
 #include "test_util.h"
 
 using namespace mvtag;

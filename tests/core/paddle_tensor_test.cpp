@@ -1,4 +1,4 @@
-#include "mvtag/paddle_tensor.h"
+#include "mvtag/core/formats/paddle_tensor.h"
 
 #include <gtest/gtest.h>
 
@@ -6,8 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
 #include "test_util.h"
 
 using namespace mvtag;

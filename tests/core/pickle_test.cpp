@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/pickle.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/formats/pickle.h"
 #include "test_util.h"
 
 using namespace mvtag;

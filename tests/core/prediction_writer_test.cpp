@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/prediction_writer.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/report/prediction_writer.h"
 #include "test_util.h"
 
 using namespace mvtag;

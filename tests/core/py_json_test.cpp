@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "mvtag/py_json.h"
+#include "mvtag/core/report/py_json.h"
 
 using namespace mvtag;
 

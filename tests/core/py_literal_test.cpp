@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "mvtag/py_literal.h"
+#include "mvtag/core/config/py_literal.h"
 
 using namespace mvtag;
 using Kind = PyValue::Kind;

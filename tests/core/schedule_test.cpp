@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "mvtag/config.h"
-#include "mvtag/error.h"
-#include "mvtag/schedule.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/config/config.h"
+#include "mvtag/core/config/schedule.h"
 
 using namespace mvtag;
 

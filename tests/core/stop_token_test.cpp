@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "mvtag/stop_token.h"
+#include "mvtag/core/base/stop_token.h"
 
 using namespace mvtag;
 

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/error.h"
-#include "mvtag/tokenizer.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/text/tokenizer.h"
 #include "test_util.h"
 
 using namespace mvtag;

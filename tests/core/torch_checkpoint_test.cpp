@@ -1,15 +1,15 @@
 // torch.save files read without LibTorch: the fixtures were written by torch 1.13 itself
 // (tools/make_interop_fixtures.py), with tensors that are views of larger storages.
-#include "mvtag/torch_checkpoint.h"
+#include "mvtag/core/formats/torch_checkpoint.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/pickle.h"
-#include "mvtag/zip_reader.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/formats/pickle.h"
+#include "mvtag/core/formats/zip_reader.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "mvtag/training_plot.h"
+#include "mvtag/core/report/training_plot.h"
 
 using namespace mvtag;
 

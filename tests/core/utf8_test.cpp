@@ -1,6 +1,6 @@
 // UTF-8 encoding, decoding and validation, each invalid form with the length Python's
 // decode(errors='replace') gives it, and the Python str helpers built on them.
-#include "mvtag/utf8.h"
+#include "mvtag/core/text/utf8.h"
 
 #include <gtest/gtest.h>
 

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <string>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/vocab.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/text/vocab.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -1,9 +1,9 @@
-#include "mvtag/zip_reader.h"
+#include "mvtag/core/formats/zip_reader.h"
 
 #include <gtest/gtest.h>
 
-#include "mvtag/error.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <string>
 
-#include "mvtag/io.h"
+#include "mvtag/core/base/io.h"
 #include "test_util.h"
 
 namespace mvtag::test {

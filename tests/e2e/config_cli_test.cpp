@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "cli_runner.h"
-#include "mvtag/config.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/config/config.h"
 
 using mvtag::test::CliResult;
 using mvtag::test::contains;

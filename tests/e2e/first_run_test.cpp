@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/io.h"
 
 using namespace mvtag;
 using mvtag::test::BackgroundMvtag;

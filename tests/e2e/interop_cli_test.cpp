@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
-#include "mvtag/io.h"
-#include "mvtag/paddle_import.h"
-#include "mvtag/paddle_names.h"
-#include "mvtag/pretrained_ernie.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/interop/paddle_import.h"
+#include "mvtag/core/interop/paddle_names.h"
+#include "mvtag/core/interop/pretrained_ernie.h"
 
 using namespace mvtag;
 using mvtag::test::CliResult;

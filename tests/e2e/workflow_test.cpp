@@ -9,8 +9,8 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "cli_runner.h"
-#include "mvtag/features.h"
-#include "mvtag/io.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/data/features.h"
 
 using namespace mvtag;
 using mvtag::test::CliResult;

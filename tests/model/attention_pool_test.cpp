@@ -5,7 +5,7 @@
 
 #include "model/golden.h"
 #include "model/gradcheck.h"
-#include "mvtag/attention_pool.h"
+#include "mvtag/model/attention_pool.h"
 
 using namespace mvtag;
 using mvtag::test::close;

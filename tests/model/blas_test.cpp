@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "mvtag/blas.h"
+#include "mvtag/runtime/blas.h"
 
 TEST(Blas, OpenBlasEndsOnKernelsForThisCpu) {
   const auto corename = reinterpret_cast<char* (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));

@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mvtag/model.h"
-#include "mvtag/net_config.h"
-#include "mvtag/safetensors.h"
-#include "mvtag/weights.h"
+#include "mvtag/core/config/net_config.h"
+#include "mvtag/core/formats/safetensors.h"
+#include "mvtag/model/model.h"
+#include "mvtag/model/weights.h"
 
 namespace mvtag::test {
 

@@ -6,11 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mvtag/io.h"
-#include "mvtag/model.h"
-#include "mvtag/paddle_import.h"
-#include "mvtag/pretrained_ernie.h"
-#include "mvtag/weights.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/interop/paddle_import.h"
+#include "mvtag/core/interop/pretrained_ernie.h"
+#include "mvtag/model/model.h"
+#include "mvtag/model/weights.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -2,8 +2,8 @@
 #include <torch/torch.h>
 
 #include "model/golden.h"
-#include "mvtag/error.h"
-#include "mvtag/model.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/model/model.h"
 #include "test_util.h"
 #include "tiny_config.h"
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mvtag/paddle_dropout.h"
+#include "mvtag/model/paddle_dropout.h"
 
 using namespace mvtag;
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mvtag/param_init.h"
+#include "mvtag/model/param_init.h"
 
 using namespace mvtag;
 

@@ -3,7 +3,7 @@
 
 #include "model/golden.h"
 #include "model/gradcheck.h"
-#include "mvtag/peephole_lstm.h"
+#include "mvtag/model/peephole_lstm.h"
 
 using namespace mvtag;
 using mvtag::test::close;

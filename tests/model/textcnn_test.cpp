@@ -5,7 +5,7 @@
 
 #include "model/golden.h"
 #include "model/gradcheck.h"
-#include "mvtag/textcnn.h"
+#include "mvtag/model/textcnn.h"
 
 using namespace mvtag;
 using mvtag::test::close;

@@ -2,10 +2,10 @@
 #include <torch/torch.h>
 
 #include "model/golden.h"
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/safetensors.h"
-#include "mvtag/weights.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/formats/safetensors.h"
+#include "mvtag/model/weights.h"
 #include "test_util.h"
 
 using namespace mvtag;

@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mvtag/demo_data.h"
-#include "mvtag/error.h"
-#include "mvtag/io.h"
-#include "mvtag/loader.h"
+#include "mvtag/batch/loader.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/core/data/demo_data.h"
 
 using namespace mvtag;
 namespace fs = std::filesystem;

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "mvtag/error.h"
-#include "mvtag/optimizer.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/train/optimizer.h"
 #include "test_util.h"
 
 using namespace mvtag;

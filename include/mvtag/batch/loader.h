@@ -1,0 +1,89 @@
+// Turns a Dataset into padded batches on background threads: workers read feature files and
+// collate while the model computes. Batches come out in a fixed order whatever the thread
+// timing, so a seed gives the same run.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "mvtag/batch/batch.h"
+#include "mvtag/core/data/dataset.h"
+
+namespace mvtag {
+
+// Pads samples into one batch (text padded with pad_id).
+Batch collate(std::vector<Sample> samples, int num_classes, std::int64_t pad_id);
+
+struct LoaderOptions {
+  std::size_t batch_size = 64;
+  int num_workers = 2;      // 0 = load on the calling thread
+  std::size_t prefetch = 4; // batches loaded ahead per worker
+  bool shuffle = false;
+  bool reshuffle = true;  // with shuffle: a new order every epoch; false: epoch 0's order every epoch
+  std::uint64_t seed = 0;
+};
+
+// The order of one epoch: 0..n-1, shuffled from (seed, epoch) when `shuffle`. Our own
+// Fisher-Yates over a SplitMix64 stream, so the order is the same on every platform.
+std::vector<std::size_t> epoch_order(std::size_t n, bool shuffle, std::uint64_t seed, std::int64_t epoch);
+
+class Loader {
+ public:
+  Loader(const Dataset& dataset, LoaderOptions options, std::int64_t pad_id);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // Starts a pass over the data; `skip_batches` resumes inside an epoch.
+  void start_epoch(std::int64_t epoch, std::size_t skip_batches = 0);
+  // The next batch of the epoch, or nullopt at its end. Samples whose feature file cannot be
+  // read are logged by name and left out (counted in skipped()); a batch that loses every
+  // sample is skipped. Any other failure on a worker is rethrown here.
+  std::optional<Batch> next();
+
+  std::size_t batches_per_epoch() const;
+  std::size_t dataset_size() const { return dataset_.size(); }
+  // Position of the next batch within the epoch (for checkpoints).
+  std::size_t position() const { return next_batch_; }
+  // Samples left out so far in this epoch, with the reason for each.
+  const std::vector<std::string>& skipped() const { return skipped_; }
+
+ private:
+  void stop_workers();
+  void worker_loop();
+  Batch load_batch(std::size_t b, std::vector<std::string>& errors) const;
+
+  const Dataset& dataset_;
+  LoaderOptions options_;
+  std::int64_t pad_id_;
+
+  std::vector<std::size_t> order_;
+  std::size_t next_batch_ = 0;   // next batch handed out by next()
+  std::size_t next_claim_ = 0;   // next batch a worker will load
+  std::size_t num_batches_ = 0;
+  bool stopping_ = false;
+
+  struct Slot {
+    Batch batch;
+    std::vector<std::string> errors;
+  };
+  std::map<std::size_t, Slot> ready_;
+  std::exception_ptr failure_;
+  std::vector<std::string> skipped_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace mvtag

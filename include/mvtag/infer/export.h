@@ -1,0 +1,16 @@
+// `mvtag export`: a self-contained inference model directory. It holds the weights (no
+// optimizer state), model.json, vocab.txt, class.txt and inference.json (the text length and
+// threshold it was exported with); `mvtag infer` needs nothing else.
+#pragma once
+
+#include <string>
+
+#include "mvtag/core/config/inference_settings.h"
+#include "mvtag/model/model_dir.h"
+
+namespace mvtag {
+
+// Writes the directory atomically; `source` is recorded in inference.json.
+void export_model(const LoadedModel& model, const std::string& out_dir, const InferenceSettings& settings);
+
+}  // namespace mvtag

@@ -1,0 +1,42 @@
+// The inference loop shared by eval, infer and validation during training: batches from a
+// Loader through the network in eval mode, without autograd, on one device.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <torch/types.h>
+
+#include "mvtag/batch/loader.h"
+#include "mvtag/core/report/metrics.h"
+#include "mvtag/model/model.h"
+
+namespace mvtag {
+
+// logits and probabilities are float32 CPU tensors [B, num_classes].
+using PredictionSink =
+    std::function<void(const Batch& batch, const torch::Tensor& logits, const torch::Tensor& probabilities)>;
+
+struct PredictStats {
+  std::size_t videos = 0;
+  std::size_t skipped = 0;  // samples the loader could not read
+  double seconds = 0;
+};
+
+// One pass over the loader (epoch 0, file order unless the loader shuffles). Restores the
+// network's training flag afterwards. `label` names the progress line ("" = no progress line).
+PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& device, const PredictionSink& sink,
+                     const std::string& label);
+
+struct EvalResult {
+  MetricsReport metrics;
+  double loss = 0;           // per video: summed over classes, averaged over videos
+  double loss_original = 0;  // the original's printed "Loss" (batch-sum bookkeeping, see LossMeter)
+  PredictStats stats;
+};
+
+// Metrics and loss of the network on a labelled loader.
+EvalResult evaluate(VideoTagNetImpl& net, Loader& loader, const torch::Device& device,
+                    const MetricsOptions& options, const std::string& label);
+
+}  // namespace mvtag

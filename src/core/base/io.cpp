@@ -1,0 +1,154 @@
+#include "mvtag/core/base/io.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "mvtag/core/base/error.h"
+
+namespace fs = std::filesystem;
+
+namespace mvtag {
+
+namespace {
+std::string errno_text() { return std::strerror(errno); }
+std::string temp_sibling(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
+}  // namespace
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw_error(ErrorKind::Io, "is a directory, expected a file", at_file(path));
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw_error(ErrorKind::Io, "cannot open for reading: " + errno_text(), at_file(path));
+  // One read into a pre-sized buffer: several times faster than streaming rdbuf() for the
+  // megabyte-sized feature files the loader reads every epoch.
+  const std::streamoff size = in.tellg();
+  std::string out;
+  if (size > 0) {
+    out.resize(static_cast<std::size_t>(size));
+    in.seekg(0);
+    in.read(out.data(), size);
+    if (in.gcount() != size) throw_error(ErrorKind::Io, "read failed: " + errno_text(), at_file(path));
+  } else {  // size unknown (a pipe, /proc): read to the end
+    std::ifstream again(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << again.rdbuf();
+    out = ss.str();
+  }
+  return out;
+}
+
+bool path_exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+bool is_directory(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  if (path == "-") {
+    std::cout.write(content.data(), static_cast<std::streamsize>(content.size()));
+    std::cout.flush();
+    if (!std::cout) throw_error(ErrorKind::Io, "write to standard output failed");
+    return;
+  }
+  AtomicFile file(path);
+  file.write(content.data(), content.size());
+  file.commit();
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(temp_sibling(path_)) {
+  const fs::path target(path_);
+  if (target.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) {
+      throw_error(ErrorKind::Io, "cannot create directory: " + ec.message(),
+                  at_file(target.parent_path().string()));
+    }
+  }
+  out_.open(tmp_, std::ios::binary | std::ios::trunc);
+  if (!out_) throw_error(ErrorKind::Io, "cannot open for writing: " + errno_text(), at_file(tmp_));
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    out_.close();
+    std::error_code ec;
+    fs::remove(tmp_, ec);
+  }
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  if (!out_) throw_error(ErrorKind::Io, "write failed: " + errno_text(), at_file(tmp_));
+}
+
+void AtomicFile::commit() {
+  out_.flush();
+  out_.close();
+  if (!out_) throw_error(ErrorKind::Io, "write failed: " + errno_text(), at_file(tmp_));
+  std::error_code ec;
+  fs::rename(tmp_, path_, ec);
+  if (ec) throw_error(ErrorKind::Io, "cannot rename temporary file into place: " + ec.message(), at_file(path_));
+  committed_ = true;
+}
+
+AtomicDirectory::AtomicDirectory(std::string final_path) : final_(std::move(final_path)) {
+  while (!final_.empty() && final_.back() == '/') final_.pop_back();
+  staging_ = temp_sibling(final_);
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+  fs::create_directories(staging_, ec);
+  if (ec) throw_error(ErrorKind::Io, "cannot create directory: " + ec.message(), at_file(staging_));
+}
+
+AtomicDirectory::~AtomicDirectory() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+  }
+}
+
+void AtomicDirectory::commit() {
+  std::error_code ec;
+#ifdef RENAME_EXCHANGE
+  // Linux: swap the new directory and the previous one in one step, so that the final name
+  // always holds a complete directory, whenever the process dies.
+  if (fs::exists(final_, ec) &&
+      ::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, final_.c_str(), RENAME_EXCHANGE) == 0) {
+    committed_ = true;
+    fs::remove_all(staging_, ec);  // the previous directory, now under the staging name
+    return;
+  }
+  // Filesystems without RENAME_EXCHANGE: move the previous one aside first.
+#endif
+  const std::string old = final_ + ".old." + std::to_string(::getpid());
+  const bool had_old = fs::exists(final_, ec);
+  if (had_old) {
+    fs::remove_all(old, ec);
+    fs::rename(final_, old, ec);
+    if (ec) throw_error(ErrorKind::Io, "cannot move the previous directory aside: " + ec.message(), at_file(final_));
+  }
+  fs::rename(staging_, final_, ec);
+  if (ec) {
+    if (had_old) fs::rename(old, final_, ec);
+    throw_error(ErrorKind::Io, "cannot rename the new directory into place: " + ec.message(), at_file(final_));
+  }
+  committed_ = true;
+  if (had_old) fs::remove_all(old, ec);
+}
+
+}  // namespace mvtag

@@ -1,0 +1,48 @@
+#include "mvtag/model/model_dir.h"
+
+#include "mvtag/core/base/error.h"
+#include "mvtag/core/base/io.h"
+#include "mvtag/model/weights.h"
+
+namespace mvtag {
+
+namespace {
+
+std::string join(const std::string& dir, const char* file) { return dir + "/" + file; }
+
+}  // namespace
+
+void write_model_files(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
+                       const ClassMap& classes) {
+  save_model_files(net, dir);
+  write_vocab(vocab, join(dir, kVocabFile));
+  classes.save(join(dir, kClassFile));
+}
+
+void save_model_directory(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
+                          const ClassMap& classes) {
+  AtomicDirectory out(dir);
+  write_model_files(out.staging(), net, vocab, classes);
+  out.commit();
+}
+
+LoadedModel load_model_directory(const std::string& dir, const torch::Device& device) {
+  if (!is_directory(dir)) throw_error(ErrorKind::Io, "model directory not found", at_file(dir));
+  for (const char* f : {kModelWeightsFile, kModelConfigFile, kVocabFile, kClassFile}) {
+    if (!path_exists(join(dir, f))) {
+      throw_error(ErrorKind::Io, std::string("not a model directory: ") + f + " is missing", at_file(dir));
+    }
+  }
+  VideoTagNet net = load_model(dir, device);
+  Tokenizer tokenizer(Vocab::load(join(dir, kVocabFile)));
+  ClassMap classes = ClassMap::load(join(dir, kClassFile), static_cast<int>(net->config().num_classes));
+  const int rows = static_cast<int>(net->config().ernie.vocab_size);
+  if (tokenizer.vocab().max_id() >= rows) {
+    throw_error(ErrorKind::Model, "vocabulary ids go up to " + std::to_string(tokenizer.vocab().max_id()) +
+                                      " but the embedding table has " + std::to_string(rows) + " rows",
+                at_file(join(dir, kVocabFile)));
+  }
+  return LoadedModel{net, std::move(tokenizer), std::move(classes), dir};
+}
+
+}  // namespace mvtag
