@@ -1,14 +1,12 @@
+// mvtag export: parse, open the model with the configuration, write the inference model.
 #include <iostream>
 #include <memory>
 
-#include <spdlog/spdlog.h>
-
 #include "commands.h"
 #include "config_options.h"
-#include "model_check.h"
+#include "model_options.h"
 #include "mvtag/core/base/error.h"
-#include "mvtag/infer/export.h"
-#include "mvtag/model/model_dir.h"
+#include "mvtag/infer/evaluator.h"
 
 namespace mvtag::cli {
 
@@ -21,17 +19,13 @@ Command add_export_command(CLI::App& root) {
   auto options = std::make_shared<ConfigOptions>(*sub, ConfigFlags{{}, false});
   auto model = std::make_shared<std::string>("checkpoints/best");
   auto output = std::make_shared<std::string>();
-  sub->add_option("--model", *model, "Checkpoint or model directory")->type_name("DIR")->capture_default_str()->group("Run");
-  sub->add_option("--output,-o,--save_inference_model", *output, "Directory to write (required)")
-      ->type_name("DIR")
-      ->group("Run");
+  add_model_input_option(*sub, *model, "Checkpoint or model directory");
+  add_model_output_option(*sub, *output, "Directory to write (required)", {"--save_inference_model"});
   return {sub, [options, model, output]() -> int {
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
             if (output->empty()) throw_error(ErrorKind::Usage, "export needs --output DIR");
-            const LoadedModel m = load_model_directory(*model, torch::kCPU);
-            check_model_against_config(cfg, m);
-            export_model(m, *output, {cfg.model.text_max_len, cfg.infer.threshold});
+            Evaluator(cfg, *model, torch::kCPU).export_to(*output);
             std::cout << "exported " << *model << " to " << *output << "\n";
             return 0;
           }};

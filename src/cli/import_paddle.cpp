@@ -1,61 +1,12 @@
+// mvtag import-paddle: parse, call import_paddle_model, print.
 #include <iostream>
 #include <memory>
 
-#include <spdlog/spdlog.h>
-
 #include "commands.h"
 #include "config_options.h"
-#include "mvtag/core/base/io.h"
-#include "mvtag/core/config/net_config.h"
-#include "mvtag/core/interop/paddle_import.h"
-#include "mvtag/model/model_dir.h"
-#include "mvtag/model/weights.h"
+#include "mvtag/infer/import.h"
 
 namespace mvtag::cli {
-
-namespace {
-
-struct ImportArgs {
-  std::string checkpoint;
-  std::string output;
-  std::string ernie_config;  // "" = from TRAIN.ernie_pretrain_dict_path
-  std::string vocab;         // "" = vocab.txt of TRAIN.ernie_pretrain_dict_path
-};
-
-std::string in_dir(const std::string& dir, const std::string& file) {
-  return (!dir.empty() && dir.back() == '/') ? dir + file : dir + "/" + file;
-}
-
-ErnieConfig ernie_config_for(const Config& cfg, const ImportArgs& args) {
-  if (!args.ernie_config.empty()) return read_ernie_config(args.ernie_config);
-  const std::string& dir = cfg.train.ernie_pretrain_dict_path;
-  for (const char* name : {"ernie_config.json", "config.json"}) {
-    if (path_exists(in_dir(dir, name))) return read_ernie_config(in_dir(dir, name));
-  }
-  throw_error(ErrorKind::Config,
-              "no ernie_config.json or config.json in TRAIN.ernie_pretrain_dict_path '" + dir +
-                  "': the encoder's sizes are needed to name the checkpoint's tensors (or give --ernie-config FILE)",
-              at_file(cfg.source));
-}
-
-Vocab vocab_for(const Config& cfg, const ImportArgs& args, const ErnieConfig& ernie) {
-  const std::string path = args.vocab.empty() ? in_dir(cfg.train.ernie_pretrain_dict_path, "vocab.txt") : args.vocab;
-  if (!path_exists(path)) {
-    throw_error(ErrorKind::Io, "the ERNIE vocabulary is needed for the model directory: give --vocab FILE or set "
-                               "TRAIN.ernie_pretrain_dict_path to the directory holding vocab.txt",
-                at_file(path));
-  }
-  Vocab vocab = Vocab::load(path);
-  if (vocab.max_id() >= ernie.vocab_size) {
-    throw_error(ErrorKind::Model,
-                "vocabulary ids go up to " + std::to_string(vocab.max_id()) + " but the encoder has " +
-                    std::to_string(ernie.vocab_size) + " embedding rows",
-                at_file(path));
-  }
-  return vocab;
-}
-
-}  // namespace
 
 Command add_import_paddle_command(CLI::App& root) {
   auto* sub = root.add_subcommand(
@@ -70,7 +21,7 @@ Command add_import_paddle_command(CLI::App& root) {
       "  mvtag import-paddle --checkpoint checkpoints_save --conf conf/conf.txt --output imported\n"
       "  mvtag infer --model imported --conf conf/conf.txt");
   auto options = std::make_shared<ConfigOptions>(*sub, ConfigFlags{{}, false});
-  auto args = std::make_shared<ImportArgs>();
+  auto args = std::make_shared<PaddleImportOptions>();
   sub->add_option("--checkpoint", args->checkpoint, "Directory holding 'param' or 'params', or the combined file")
       ->type_name("DIR_OR_FILE")
       ->required()
@@ -89,19 +40,9 @@ Command add_import_paddle_command(CLI::App& root) {
   return {sub, [options, args]() -> int {
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
-            const NetConfig net_config = net_config_from(cfg, ernie_config_for(cfg, *args));
-            const Vocab vocab = vocab_for(cfg, *args, net_config.ernie);
-            const ClassMap classes = ClassMap::load(cfg.model.class_name_file, cfg.model.num_classes);
-            const std::string params = find_paddle_params(args->checkpoint);
-            SafetensorsFile weights;
-            weights.tensors = import_paddle_params(params, net_config);
-            VideoTagNet net(net_config);
-            load_module_arrays(*net, weights, params);
-            AtomicDirectory out(args->output);
-            write_model_files(out.staging(), *net, vocab, classes);
-            out.commit();
-            std::cout << "imported " << params << " (" << weights.tensors.size() << " tensors, lstm_pool_mode "
-                      << net_config.lstm_pool_mode << ") into " << args->output << "\n";
+            const PaddleImportResult r = import_paddle_model(cfg, *args);
+            std::cout << "imported " << r.params_file << " (" << r.tensors << " tensors, lstm_pool_mode "
+                      << r.lstm_pool_mode << ") into " << args->output << "\n";
             return 0;
           }};
 }

@@ -154,12 +154,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
   const PretrainedErnie pretrained = read_pretrained_ernie(cfg.train.ernie_pretrain_dict_path);
   const NetConfig net_config = net_config_from(cfg, pretrained.config);
   Data data = load_data(cfg, pretrained.vocab_path, validate);
-  if (data.tokenizer.vocab().max_id() >= pretrained.config.vocab_size) {
-    throw_error(ErrorKind::Model,
-                "vocabulary ids go up to " + std::to_string(data.tokenizer.vocab().max_id()) +
-                    " but the encoder has " + std::to_string(pretrained.config.vocab_size) + " embedding rows",
-                at_file(pretrained.vocab_path));
-  }
+  check_vocab_fits(data.tokenizer.vocab(), pretrained.config, pretrained.vocab_path);
 
   TrainState state;
   state.seed = static_cast<std::uint64_t>(cfg.train.seed);

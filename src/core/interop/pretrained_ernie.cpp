@@ -269,14 +269,26 @@ SafetensorsFile read_huggingface_file(const std::string& path, const ErnieConfig
 
 }  // namespace
 
-PretrainedErnie read_pretrained_ernie(const std::string& dir) {
+void check_vocab_fits(const Vocab& vocab, const ErnieConfig& config, const std::string& vocab_path) {
+  if (vocab.max_id() >= config.vocab_size) {
+    throw_error(ErrorKind::Model,
+                "vocabulary ids go up to " + std::to_string(vocab.max_id()) + " but the encoder has " +
+                    std::to_string(config.vocab_size) + " embedding rows",
+                at_file(vocab_path));
+  }
+}
+
+ErnieDirectory detect_ernie_directory(const std::string& dir, bool need_vocab) {
   if (!is_directory(dir)) {
     throw_error(ErrorKind::Io, "ERNIE directory (TRAIN.ernie_pretrain_dict_path) not found", at_file(dir));
   }
-  PretrainedErnie out;
+  ErnieDirectory out;
   out.dir = dir;
   out.vocab_path = join(dir, "vocab.txt");
-  if (!path_exists(out.vocab_path)) throw_error(ErrorKind::Io, "vocab.txt is missing", at_file(dir));
+  if (!path_exists(out.vocab_path)) {
+    if (need_vocab) throw_error(ErrorKind::Io, "vocab.txt is missing", at_file(dir));
+    out.vocab_path.clear();
+  }
 
   // Detection, in order: our own weights, the original's Paddle files, HuggingFace files.
   const std::string mvtag_weights = join(dir, "ernie.safetensors");
@@ -308,9 +320,15 @@ PretrainedErnie read_pretrained_ernie(const std::string& dir) {
     throw_error(ErrorKind::Io, "neither ernie_config.json nor config.json is present", at_file(dir));
   }
   out.config = read_ernie_config(out.config_path);
+  return out;
+}
 
+PretrainedErnie read_pretrained_ernie(const std::string& dir) {
+  PretrainedErnie out;
+  static_cast<ErnieDirectory&>(out) = detect_ernie_directory(dir);
+  const bool hf = out.format == "huggingface";
   if (out.format == "mvtag") {
-    out.weights = read_mvtag_weights(mvtag_weights, out.config);
+    out.weights = read_mvtag_weights(out.source, out.config);
   } else if (out.format == "paddle") {
     out.weights = read_paddle_directory(dir, out.config, out.unused);
   } else if (hf) {

@@ -17,16 +17,28 @@
 
 #include "mvtag/core/config/ernie_config.h"
 #include "mvtag/core/formats/safetensors.h"
+#include "mvtag/core/text/vocab.h"
 
 namespace mvtag {
 
-struct PretrainedErnie {
+// What a directory holds, found without reading its weights: its kind, its config, its vocabulary.
+struct ErnieDirectory {
   std::string dir;
   std::string format;  // "mvtag", "paddle", "huggingface", or "none" when there are no weights
-  std::string source;  // the weights file or directory read ("" for "none")
+  std::string source;  // the weights file or directory ("" for "none")
   ErnieConfig config;
-  std::string config_path;
-  std::string vocab_path;
+  std::string config_path;  // ernie_config.json, or config.json (preferred for HuggingFace)
+  std::string vocab_path;   // "" when absent (only possible with need_vocab = false)
+};
+
+// Detects the kind (logged, with the probes in order) and reads the config. Throws Error(Io)
+// naming the directory when it, the config or (with need_vocab) vocab.txt is missing.
+ErnieDirectory detect_ernie_directory(const std::string& dir, bool need_vocab = true);
+
+// Error(Model) naming the vocabulary when its ids do not all have an embedding row.
+void check_vocab_fits(const Vocab& vocab, const ErnieConfig& config, const std::string& vocab_path);
+
+struct PretrainedErnie : ErnieDirectory {
   SafetensorsFile weights;           // empty when format == "none"
   std::vector<std::string> unused;   // tensors or files present but not part of the encoder
 };

@@ -1,4 +1,4 @@
-#include "model_check.h"
+#include "mvtag/infer/model_check.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -7,7 +7,7 @@
 #include "mvtag/core/config/net_config.h"
 #include "mvtag/core/data/model_consistency.h"
 
-namespace mvtag::cli {
+namespace mvtag {
 
 void warn_on_config_mismatch(const Config& cfg, const NetConfig& model, const std::string& dir) {
   NetConfig described;
@@ -32,4 +32,4 @@ void check_model_against_config(const Config& cfg, const LoadedModel& model) {
   check_vocabulary(cfg, model.tokenizer.vocab(), model.dir);
 }
 
-}  // namespace mvtag::cli
+}  // namespace mvtag

@@ -1,5 +1,6 @@
-// eval, export and infer take the network from the model directory; the configuration's MODEL
-// section should describe the same network. Differences are warned about, never silently ignored.
+// eval, export, infer and serve take the network, the class list and the vocabulary from the
+// model directory. The configuration should describe the same model: differences are warned
+// about (or refused, when they would change what the outputs mean), never silently ignored.
 #pragma once
 
 #include <string>
@@ -8,7 +9,7 @@
 #include "mvtag/core/config/net_config.h"
 #include "mvtag/model/model_dir.h"
 
-namespace mvtag::cli {
+namespace mvtag {
 
 // Logs a warning per key where `cfg` describes another network than `model` (loaded from `dir`).
 void warn_on_config_mismatch(const Config& cfg, const NetConfig& model, const std::string& dir);
@@ -17,4 +18,4 @@ void warn_on_config_mismatch(const Config& cfg, const NetConfig& model, const st
 // list (Error(Config) when the class count differs, else a warning) and the vocabulary (warning).
 void check_model_against_config(const Config& cfg, const LoadedModel& model);
 
-}  // namespace mvtag::cli
+}  // namespace mvtag

@@ -1,0 +1,58 @@
+#include "mvtag/infer/evaluator.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "mvtag/batch/loader.h"
+#include "mvtag/core/base/error.h"
+#include "mvtag/infer/export.h"
+#include "mvtag/infer/model_check.h"
+
+namespace mvtag {
+
+nlohmann::json Evaluation::to_json(const std::vector<std::string>& class_names) const {
+  nlohmann::json j = mvtag::to_json(result.metrics, class_names);
+  j["loss"] = result.loss;
+  j["loss_original"] = result.loss_original;
+  j["model"] = model_dir;
+  j["data"] = list_file;
+  j["skipped"] = result.stats.skipped;
+  j["missing_features"] = data.missing_features;
+  return j;
+}
+
+Evaluator::Evaluator(const Config& config, const std::string& model_dir, const torch::Device& device)
+    : config_(config), device_(device), model_(load_model_directory(model_dir, device)) {
+  check_model_against_config(config_, model_);
+}
+
+Evaluation Evaluator::evaluate(std::optional<DatasetOptions> data_options) const {
+  DatasetOptions d = data_options ? *data_options : dataset_options_for(config_, "VALID");
+  if (!data_options) {
+    d.rgb_dim = model_.net->config().rgb_dim;
+    d.audio_dim = model_.net->config().audio_dim;
+  }
+  const Dataset data(d, model_.classes, model_.tokenizer);
+  spdlog::info("evaluation data: {}", data.report().summary());
+  if (data.size() == 0) throw_error(ErrorKind::Data, "no usable videos to evaluate", at_file(d.list_file));
+  LoaderOptions lo;
+  lo.batch_size = static_cast<std::size_t>(config_.valid.batch_size);
+  lo.num_workers = config_.train.num_workers;
+  Loader loader(data, lo, model_.tokenizer.vocab().pad_id());
+  MetricsOptions mo;
+  mo.hit_ks = config_.model.top_n;
+  mo.threshold = static_cast<float>(config_.infer.threshold);
+  Evaluation e;
+  e.result = mvtag::evaluate(*model_.net.ptr(), loader, device_, mo, "eval");
+  e.data = data.report();
+  e.list_file = d.list_file;
+  e.model_dir = model_.dir;
+  return e;
+}
+
+void Evaluator::export_to(const std::string& out_dir) const {
+  export_model(model_, out_dir, {config_.model.text_max_len, config_.infer.threshold});
+  spdlog::info("inference model written to {}", out_dir);
+}
+
+}  // namespace mvtag
