@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -13,6 +14,8 @@
 
 namespace mvtag::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 struct ImportArgs {
@@ -22,15 +25,12 @@ struct ImportArgs {
   std::string vocab;         // "" = vocab.txt of TRAIN.ernie_pretrain_dict_path
 };
 
-std::string in_dir(const std::string& dir, const std::string& file) {
-  return (!dir.empty() && dir.back() == '/') ? dir + file : dir + "/" + file;
-}
-
 ErnieConfig ernie_config_for(const Config& cfg, const ImportArgs& args) {
   if (!args.ernie_config.empty()) return read_ernie_config(args.ernie_config);
   const std::string& dir = cfg.train.ernie_pretrain_dict_path;
   for (const char* name : {"ernie_config.json", "config.json"}) {
-    if (path_exists(in_dir(dir, name))) return read_ernie_config(in_dir(dir, name));
+    const std::string path = (fs::path(dir) / name).string();
+    if (path_exists(path)) return read_ernie_config(path);
   }
   throw_error(ErrorKind::Config,
               "no ernie_config.json or config.json in TRAIN.ernie_pretrain_dict_path '" + dir +
@@ -39,7 +39,8 @@ ErnieConfig ernie_config_for(const Config& cfg, const ImportArgs& args) {
 }
 
 Vocab vocab_for(const Config& cfg, const ImportArgs& args, const ErnieConfig& ernie) {
-  const std::string path = args.vocab.empty() ? in_dir(cfg.train.ernie_pretrain_dict_path, "vocab.txt") : args.vocab;
+  const std::string path =
+      args.vocab.empty() ? (fs::path(cfg.train.ernie_pretrain_dict_path) / "vocab.txt").string() : args.vocab;
   if (!path_exists(path)) {
     throw_error(ErrorKind::Io, "the ERNIE vocabulary is needed for the model directory: give --vocab FILE or set "
                                "TRAIN.ernie_pretrain_dict_path to the directory holding vocab.txt",

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -165,8 +166,7 @@ std::string feature_path_for(const std::string& filelist_dir, const std::string&
   const std::size_t slash = url.rfind('/');
   std::string name = slash == std::string::npos ? url : url.substr(slash + 1);
   name = name.substr(0, name.find('.')) + ".pkl";
-  if (filelist_dir.empty()) return name;
-  return filelist_dir.back() == '/' ? filelist_dir + name : filelist_dir + "/" + name;
+  return (std::filesystem::path(filelist_dir) / name).string();
 }
 
 std::string pickle_video_features(const VideoFeatures& f) {
