@@ -9,6 +9,7 @@
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/data/list_file.h"
 
 namespace mvtag {
 
@@ -163,10 +164,7 @@ VideoFeatures load_video_features(const std::string& path, std::int64_t rgb_dim,
 }
 
 std::string feature_path_for(const std::string& filelist_dir, const std::string& url) {
-  const std::size_t slash = url.rfind('/');
-  std::string name = slash == std::string::npos ? url : url.substr(slash + 1);
-  name = name.substr(0, name.find('.')) + ".pkl";
-  return (std::filesystem::path(filelist_dir) / name).string();
+  return (std::filesystem::path(filelist_dir) / (video_key(url) + ".pkl")).string();
 }
 
 std::string pickle_video_features(const VideoFeatures& f) {
