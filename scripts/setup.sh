@@ -15,6 +15,7 @@ packages=(
   libtorch-dev            # LibTorch 1.13 (CPU)
   libopenblas0-openmp     # fast BLAS for LibTorch; without it the reference BLAS is ~10x slower
   libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev libutf8proc-dev
+  zlib1g-dev              # CRC-32 of the ZIP entries torch.save writes
 )
 
 missing=()

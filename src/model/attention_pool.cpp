@@ -9,18 +9,6 @@
 
 namespace mvtag {
 
-namespace {
-
-torch::nn::Linear xavier_linear(std::int64_t in, std::int64_t out) {
-  torch::nn::Linear fc(torch::nn::LinearOptions(in, out));
-  xavier_uniform(fc->weight, in, out);
-  torch::NoGradGuard no_grad;
-  fc->bias.zero_();
-  return fc;
-}
-
-}  // namespace
-
 AttentionPoolImpl::AttentionPoolImpl(std::int64_t seq_dim, std::int64_t text_dim, bool text_guided)
     : seq_dim_(seq_dim) {
   if (text_guided) tanh_fc = register_module("tanh_fc", xavier_linear(seq_dim + text_dim, seq_dim));

@@ -1,22 +1,20 @@
 #include "mvtag/model/model_dir.h"
 
+#include <filesystem>
+
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/model/weights.h"
 
 namespace mvtag {
 
-namespace {
-
-std::string join(const std::string& dir, const char* file) { return dir + "/" + file; }
-
-}  // namespace
+namespace fs = std::filesystem;
 
 void write_model_files(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
                        const ClassMap& classes) {
   save_model_files(net, dir);
-  write_vocab(vocab, join(dir, kVocabFile));
-  classes.save(join(dir, kClassFile));
+  write_vocab(vocab, (fs::path(dir) / kVocabFile).string());
+  classes.save((fs::path(dir) / kClassFile).string());
 }
 
 void save_model_directory(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
@@ -29,18 +27,18 @@ void save_model_directory(const std::string& dir, const VideoTagNetImpl& net, co
 LoadedModel load_model_directory(const std::string& dir, const torch::Device& device) {
   if (!is_directory(dir)) throw_error(ErrorKind::Io, "model directory not found", at_file(dir));
   for (const char* f : {kModelWeightsFile, kModelConfigFile, kVocabFile, kClassFile}) {
-    if (!path_exists(join(dir, f))) {
+    if (!path_exists((fs::path(dir) / f).string())) {
       throw_error(ErrorKind::Io, std::string("not a model directory: ") + f + " is missing", at_file(dir));
     }
   }
   VideoTagNet net = load_model(dir, device);
-  Tokenizer tokenizer(Vocab::load(join(dir, kVocabFile)));
-  ClassMap classes = ClassMap::load(join(dir, kClassFile), static_cast<int>(net->config().num_classes));
+  Tokenizer tokenizer(Vocab::load((fs::path(dir) / kVocabFile).string()));
+  ClassMap classes = ClassMap::load((fs::path(dir) / kClassFile).string(), static_cast<int>(net->config().num_classes));
   const int rows = static_cast<int>(net->config().ernie.vocab_size);
   if (tokenizer.vocab().max_id() >= rows) {
     throw_error(ErrorKind::Model, "vocabulary ids go up to " + std::to_string(tokenizer.vocab().max_id()) +
                                       " but the embedding table has " + std::to_string(rows) + " rows",
-                at_file(join(dir, kVocabFile)));
+                at_file((fs::path(dir) / kVocabFile).string()));
   }
   return LoadedModel{net, std::move(tokenizer), std::move(classes), dir};
 }

@@ -20,6 +20,16 @@ void xavier_uniform(torch::Tensor& weight, std::int64_t fan_in, std::int64_t fan
   weight.uniform_(-bound, bound);
 }
 
+torch::nn::Linear xavier_linear(std::int64_t in, std::int64_t out, bool bias) {
+  torch::nn::Linear fc(torch::nn::LinearOptions(in, out).bias(bias));
+  xavier_uniform(fc->weight, in, out);
+  if (bias) {
+    torch::NoGradGuard no_grad;
+    fc->bias.zero_();
+  }
+  return fc;
+}
+
 void truncated_normal(torch::Tensor& weight, double std) {
   if (skip_initialisation) return;
   torch::NoGradGuard no_grad;

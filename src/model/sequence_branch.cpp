@@ -9,16 +9,6 @@ namespace mvtag {
 
 namespace {
 
-torch::nn::Linear projection(std::int64_t in, std::int64_t out, bool bias) {
-  torch::nn::Linear fc(torch::nn::LinearOptions(in, out).bias(bias));
-  xavier_uniform(fc->weight, in, out);
-  if (bias) {
-    torch::NoGradGuard no_grad;
-    fc->bias.zero_();
-  }
-  return fc;
-}
-
 // The projection of all steps in one matmul, with the LSTM's gate bias (and the fc's, if any)
 // folded into it.
 torch::Tensor project(const torch::nn::Linear& proj, const PeepholeLstm& lstm, const torch::Tensor& x) {
@@ -30,9 +20,9 @@ torch::Tensor project(const torch::nn::Linear& proj, const PeepholeLstm& lstm, c
 
 SequenceBranchImpl::SequenceBranchImpl(const SequenceBranchOptions& o) {
   const auto gates = 4 * o.hidden_size;
-  fwd_proj = register_module("fwd_proj", projection(o.input_dim, gates, o.fwd_proj_bias));
+  fwd_proj = register_module("fwd_proj", xavier_linear(o.input_dim, gates, o.fwd_proj_bias));
   fwd_lstm = register_module("fwd_lstm", PeepholeLstm(o.hidden_size, /*reverse=*/false));
-  bwd_proj = register_module("bwd_proj", projection(o.input_dim, gates, o.bwd_proj_bias));
+  bwd_proj = register_module("bwd_proj", xavier_linear(o.input_dim, gates, o.bwd_proj_bias));
   bwd_lstm = register_module("bwd_lstm", PeepholeLstm(o.hidden_size, /*reverse=*/true));
   attention = register_module("attention", AttentionPool(2 * o.hidden_size, o.text_dim, o.text_guided));
 }

@@ -13,6 +13,8 @@
 
 namespace mvtag {
 
+namespace fs = std::filesystem;
+
 namespace {
 
 const std::pair<DType, torch::ScalarType> kDtypes[] = {
@@ -42,8 +44,6 @@ std::vector<std::pair<std::string, torch::Tensor>> named_state(const torch::nn::
   for (const auto& item : module.named_buffers()) out.emplace_back(prefix + item.key(), item.value());
   return out;
 }
-
-std::string join(const std::string& dir, const char* file) { return (std::filesystem::path(dir) / file).string(); }
 
 const std::map<std::string, std::string>& weights_metadata() {
   static const std::map<std::string, std::string> metadata = {{"producer", std::string("mvtag ") + MVTAG_VERSION}};
@@ -137,12 +137,12 @@ void save_ernie_weights(const ErnieImpl& ernie, const std::string& path) { save_
 void load_ernie_weights(ErnieImpl& ernie, const std::string& path) { load_weights(ernie, path, "ernie."); }
 
 void save_ernie_directory(const ErnieImpl& ernie, const std::string& dir) {
-  write_ernie_config(join(dir, kErnieConfigFile), ernie.config());
-  save_ernie_weights(ernie, join(dir, kErnieWeightsFile));
+  write_ernie_config((fs::path(dir) / kErnieConfigFile).string(), ernie.config());
+  save_ernie_weights(ernie, (fs::path(dir) / kErnieWeightsFile).string());
 }
 
 void load_ernie_directory(ErnieImpl& ernie, const std::string& dir) {
-  const std::string config_path = join(dir, kErnieConfigFile);
+  const std::string config_path = (fs::path(dir) / kErnieConfigFile).string();
   const ErnieConfig stored = read_ernie_config(config_path);
   const ErnieConfig& mine = ernie.config();
   const std::pair<const char*, std::pair<std::int64_t, std::int64_t>> sizes[] = {
@@ -162,21 +162,21 @@ void load_ernie_directory(ErnieImpl& ernie, const std::string& dir) {
                   where);
     }
   }
-  load_ernie_weights(ernie, join(dir, kErnieWeightsFile));
+  load_ernie_weights(ernie, (fs::path(dir) / kErnieWeightsFile).string());
 }
 
 void save_model_files(const VideoTagNetImpl& net, const std::string& dir) {
-  write_net_config(join(dir, kModelConfigFile), net.config());
-  save_weights(net, join(dir, kModelWeightsFile));
+  write_net_config((fs::path(dir) / kModelConfigFile).string(), net.config());
+  save_weights(net, (fs::path(dir) / kModelWeightsFile).string());
 }
 
 VideoTagNet load_model(const std::string& dir, const torch::Device& device) {
-  const NetConfig config = read_net_config(join(dir, kModelConfigFile));
+  const NetConfig config = read_net_config((fs::path(dir) / kModelConfigFile).string());
   VideoTagNet net = [&] {
     SkipInitialisation skip;  // every weight is loaded next
     return VideoTagNet(config);
   }();
-  load_weights(*net, join(dir, kModelWeightsFile));
+  load_weights(*net, (fs::path(dir) / kModelWeightsFile).string());
   net->to(device);
   net->eval();
   return net;

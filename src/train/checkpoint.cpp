@@ -1,5 +1,6 @@
 #include "mvtag/train/checkpoint.h"
 
+#include <filesystem>
 #include <map>
 
 #include <ATen/Context.h>
@@ -13,9 +14,9 @@
 
 namespace mvtag {
 
-namespace {
+namespace fs = std::filesystem;
 
-std::string join(const std::string& dir, const char* file) { return dir + "/" + file; }
+namespace {
 
 
 nlohmann::json state_to_json(const TrainState& s) {
@@ -56,17 +57,17 @@ void save_checkpoint(const std::string& dir, const VideoTagNetImpl& net, const V
   write_model_files(out.staging(), net, vocab, classes);
   std::vector<NamedArray> arrays;
   for (const auto& [name, t] : optimizer.state()) arrays.push_back({name, ndarray_from_tensor(t)});
-  write_safetensors(join(out.staging(), kOptimizerFile), arrays);
-  write_file_atomic(join(out.staging(), kStateFile), state_to_json(state).dump(1) + "\n");
+  write_safetensors((fs::path(out.staging()) / kOptimizerFile).string(), arrays);
+  write_file_atomic((fs::path(out.staging()) / kStateFile).string(), state_to_json(state).dump(1) + "\n");
   out.commit();
 }
 
 bool is_checkpoint(const std::string& dir) {
-  return path_exists(join(dir, kStateFile)) && path_exists(join(dir, kOptimizerFile));
+  return path_exists((fs::path(dir) / kStateFile).string()) && path_exists((fs::path(dir) / kOptimizerFile).string());
 }
 
 TrainState read_train_state(const std::string& dir) {
-  const std::string path = join(dir, kStateFile);
+  const std::string path = (fs::path(dir) / kStateFile).string();
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(path));
@@ -96,7 +97,7 @@ TrainState read_train_state(const std::string& dir) {
 }
 
 void load_optimizer_state(const std::string& dir, PaddleRmsprop& optimizer, const torch::Device& device) {
-  const std::string path = join(dir, kOptimizerFile);
+  const std::string path = (fs::path(dir) / kOptimizerFile).string();
   const SafetensorsFile file = read_safetensors(path);
   std::map<std::string, torch::Tensor> state;
   for (const auto& t : file.tensors) state[t.name] = tensor_from_ndarray(t.array).to(device);

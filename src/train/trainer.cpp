@@ -30,9 +30,9 @@
 
 namespace mvtag {
 
-namespace {
+namespace fs = std::filesystem;
 
-std::string join(const std::string& dir, const std::string& name) { return dir + "/" + name; }
+namespace {
 
 std::string timestamp() {
   const std::time_t now = std::time(nullptr);
@@ -116,7 +116,7 @@ void check_same_architecture(const NetConfig& ours, const NetConfig& theirs, con
                    it->second.dump());
       continue;
     }
-    Location where = at_file(join(dir, kModelConfigFile));
+    Location where = at_file((fs::path(dir) / kModelConfigFile).string());
     where.key = key;
     throw_error(ErrorKind::Config,
                 "the checkpoint was built with " + it->second.dump() + " but the configuration gives " + value.dump() +
@@ -129,7 +129,9 @@ void check_same_architecture(const NetConfig& ours, const NetConfig& theirs, con
 
 class EpochLog {
  public:
-  explicit EpochLog(const std::string& save_dir) : jsonl_(join(save_dir, "metrics.jsonl")), svg_(join(save_dir, "training_curve.svg")) {}
+  explicit EpochLog(const std::string& save_dir)
+      : jsonl_((fs::path(save_dir) / "metrics.jsonl").string()),
+        svg_((fs::path(save_dir) / "training_curve.svg").string()) {}
 
   void append(const nlohmann::json& line, const std::vector<EpochPoint>& history, const std::string& title) {
     std::ofstream out(jsonl_, std::ios::app);
@@ -166,13 +168,15 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       throw_error(ErrorKind::Io, "not a training checkpoint (state.json or optimizer.safetensors missing)",
                   at_file(opt.resume));
     }
-    check_same_architecture(net_config, read_net_config(join(opt.resume, kModelConfigFile)), opt.resume, false);
-    load_weights(*net, join(opt.resume, kModelWeightsFile));
+    check_same_architecture(net_config, read_net_config((fs::path(opt.resume) / kModelConfigFile).string()), opt.resume,
+                            false);
+    load_weights(*net, (fs::path(opt.resume) / kModelWeightsFile).string());
     state = read_train_state(opt.resume);
     spdlog::info("resuming from {}: {} epochs and {} steps done", opt.resume, state.epoch, state.step);
   } else if (!opt.pretrain.empty()) {
-    check_same_architecture(net_config, read_net_config(join(opt.pretrain, kModelConfigFile)), opt.pretrain, true);
-    load_weights(*net, join(opt.pretrain, kModelWeightsFile));
+    check_same_architecture(net_config, read_net_config((fs::path(opt.pretrain) / kModelConfigFile).string()),
+                            opt.pretrain, true);
+    load_weights(*net, (fs::path(opt.pretrain) / kModelWeightsFile).string());
     spdlog::info("all weights loaded from {}", opt.pretrain);
   } else if (pretrained.format == "none") {
     spdlog::warn("{} holds no ERNIE weights: the text encoder starts from random initialisation{}", pretrained.dir,
@@ -210,14 +214,15 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     valid_loader = std::make_unique<Loader>(*data.valid, vo, data.tokenizer.vocab().pad_id());
   }
 
-  std::filesystem::create_directories(opt.save_dir);
-  const std::string best_dir = join(opt.save_dir, "best"), last_dir = join(opt.save_dir, "last");
+  fs::create_directories(opt.save_dir);
+  const std::string best_dir = (fs::path(opt.save_dir) / "best").string();
+  const std::string last_dir = (fs::path(opt.save_dir) / "last").string();
   if (opt.resume.empty()) {
     if (path_exists(last_dir)) {
       spdlog::warn("{} holds an earlier run; starting afresh overwrites it (continue it with --resume {})",
                    opt.save_dir, last_dir);
     }
-    std::filesystem::remove(join(opt.save_dir, "metrics.jsonl"));
+    fs::remove(fs::path(opt.save_dir) / "metrics.jsonl");
   }
   EpochLog log(opt.save_dir);
   MetricsOptions mo;

@@ -159,9 +159,13 @@ TEST(ListFile, InvalidUtf8IsAnErrorNamingTheLine) {
   for (const std::string bad : {"\xFF", "\xC0\xAF" /* overlong '/' */, "\xED\xA0\x80" /* surrogate */,
                                 "\xE4\xB8" /* truncated */}) {
     const std::string msg = error_of([&] { labeled("v1\tt\tA\r\nv2\tt" + bad + "\tA\n"); });
-    EXPECT_EQ(msg.rfind("val.txt:2: invalid UTF-8", 0), 0u) << msg;
+    EXPECT_EQ(msg.rfind("val.txt:2: invalid UTF-8 (byte offset 12)", 0), 0u) << msg;
   }
+  // The offset counts the file's bytes, BOM included; the first invalid sequence is named.
+  const std::string msg = error_of([&] { labeled("\xEF\xBB\xBF" "v1\tt\xE4\xB8\tA\xFF\n"); });
+  EXPECT_EQ(msg.rfind("val.txt:1: invalid UTF-8 (byte offset 7)", 0), 0u) << msg;
   EXPECT_EQ(checked_utf8_text("\xEF\xBB\xBF" "ok", "x"), "ok");
+  EXPECT_EQ(checked_utf8_text("\xEF\xBF\xBF\xF0\x9F\x98\x80", "x"), "\xEF\xBF\xBF\xF0\x9F\x98\x80");  // U+FFFF is valid
 }
 
 TEST(ListFile, FirstAcceptedRowWinsForDuplicates) {

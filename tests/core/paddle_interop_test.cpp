@@ -234,6 +234,17 @@ TEST(PretrainedErnie, EveryKindGivesTheSameWeights) {
   EXPECT_TRUE(read_pretrained_ernie(kDir + "ernie_hf_safetensors").unused.empty());
 }
 
+// The directory is joined with each file name once, whether or not it ends in '/'.
+TEST(PretrainedErnie, FilePathsAreTheSameWithOrWithoutATrailingSlash) {
+  const std::string dir = kDir + "ernie_hf_safetensors";
+  for (const std::string& given : {dir, dir + "/"}) {
+    const PretrainedErnie e = read_pretrained_ernie(given);
+    EXPECT_EQ(e.vocab_path, dir + "/vocab.txt") << given;
+    EXPECT_EQ(e.config_path, dir + "/config.json") << given;
+    EXPECT_EQ(e.source, dir + "/model.safetensors") << given;
+  }
+}
+
 TEST(PretrainedErnie, AHandAssembledPaddleFileIsReadAsIs) {
   TempDir tmp("interop");
   const std::string dir = copy_of(tmp, "ernie_paddle");

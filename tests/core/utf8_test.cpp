@@ -106,6 +106,16 @@ TEST(Utf8, ValidationLooksAtEveryCharacter) {
   EXPECT_TRUE(is_valid_utf8("h\xC3\xA9llo \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80"));
   EXPECT_FALSE(is_valid_utf8("h\xC3\xA9llo \xE4\xB8"));  // truncated at the very end
   EXPECT_FALSE(is_valid_utf8("\xC3\xA9\xA9"));             // a continuation byte too many
+  EXPECT_TRUE(is_valid_utf8("\xEF\xBF\xBE\xEF\xB7\x90\xF4\x8F\xBF\xBF"));  // noncharacters are valid
+}
+
+TEST(Utf8, FindInvalidGivesWhereTheFirstInvalidSequenceStarts) {
+  EXPECT_EQ(find_invalid_utf8(""), std::string_view::npos);
+  EXPECT_EQ(find_invalid_utf8("h\xC3\xA9llo"), std::string_view::npos);
+  EXPECT_EQ(find_invalid_utf8("h\xC3\xA9llo \xE4\xB8"), 7u);  // the truncated sequence, not its last byte
+  EXPECT_EQ(find_invalid_utf8("\xC3\xA9\xA9x\xFF"), 2u);
+  EXPECT_EQ(find_invalid_utf8("ab\xED\xA0\x80"), 2u);
+  EXPECT_EQ(find_invalid_utf8("ab\xED\xA0\x80", Surrogates::Allow), std::string_view::npos);
 }
 
 TEST(Utf8, SanitizeReplacesLikePython) {

@@ -83,6 +83,11 @@ const std::vector<Entry> kEntries = {
 TEST(Crc32, MatchesTheCheckValueAndContinues) {
   EXPECT_EQ(crc32("123456789"), 0xCBF43926u);  // the standard check value of CRC-32/ISO-HDLC
   EXPECT_EQ(crc32(""), 0u);
+  EXPECT_EQ(crc32("The quick brown fox jumps over the lazy dog"), 0x414FA339u);
+  EXPECT_EQ(crc32(std::string(1, '\0')), 0xD202EF8Du);  // a NUL byte is data, not an end
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes += static_cast<char>(b);
+  EXPECT_EQ(crc32(all_bytes), 0x29058C73u);  // Python: zlib.crc32(bytes(range(256)))
   const std::string long_text(1000, 'x');
   EXPECT_EQ(crc32(long_text.substr(300), crc32(long_text.substr(0, 300))), crc32(long_text));
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include <torch/nn/modules/linear.h>
 #include <torch/types.h>
 
 namespace mvtag {
@@ -13,6 +14,10 @@ namespace mvtag {
 // are given explicitly because Paddle computes them on its own layout ([in, out] for fc,
 // [k·D, F] for sequence_conv, [H, 4H] for LSTM), which differs from torch's for convolutions.
 void xavier_uniform(torch::Tensor& weight, std::int64_t fan_in, std::int64_t fan_out);
+
+// Paddle's fc layer as built from scratch: a Linear(in, out) with a Xavier-uniform weight and, if it
+// has one, a zero bias.
+torch::nn::Linear xavier_linear(std::int64_t in, std::int64_t out, bool bias = true);
 
 // Normal(0, std) truncated to ±2 std (Paddle's TruncatedNormal), by rejection sampling.
 void truncated_normal(torch::Tensor& weight, double std);

@@ -3,11 +3,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/data/list_file.h"
 
 namespace mvtag {
 
@@ -162,11 +164,7 @@ VideoFeatures load_video_features(const std::string& path, std::int64_t rgb_dim,
 }
 
 std::string feature_path_for(const std::string& filelist_dir, const std::string& url) {
-  const std::size_t slash = url.rfind('/');
-  std::string name = slash == std::string::npos ? url : url.substr(slash + 1);
-  name = name.substr(0, name.find('.')) + ".pkl";
-  if (filelist_dir.empty()) return name;
-  return filelist_dir.back() == '/' ? filelist_dir + name : filelist_dir + "/" + name;
+  return (std::filesystem::path(filelist_dir) / (video_key(url) + ".pkl")).string();
 }
 
 std::string pickle_video_features(const VideoFeatures& f) {

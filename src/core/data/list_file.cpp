@@ -1,7 +1,6 @@
 #include "mvtag/core/data/list_file.h"
 
 #include <spdlog/spdlog.h>
-#include <utf8proc.h>
 
 #include <algorithm>
 #include <array>
@@ -9,6 +8,7 @@
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/text/utf8.h"
 
 namespace mvtag {
 
@@ -153,18 +153,12 @@ bool is_na_token(std::string_view field) {
 std::string_view checked_utf8_text(const std::string& text, const std::string& source) {
   std::string_view view(text);
   if (view.substr(0, kBom.size()) == kBom) view.remove_prefix(kBom.size());
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(view.data());
-  std::size_t pos = 0;
-  while (pos < view.size()) {
-    utf8proc_int32_t cp = 0;
-    const auto n = utf8proc_iterate(bytes + pos, static_cast<utf8proc_ssize_t>(view.size() - pos), &cp);
-    if (n <= 0) {
-      throw_error(ErrorKind::Data,
-                  "invalid UTF-8 (byte offset " + std::to_string(pos + (text.size() - view.size())) +
-                      "); the file must be UTF-8 encoded",
-                  at_file(source, line_at(view, pos)));
-    }
-    pos += static_cast<std::size_t>(n);
+  const std::size_t pos = find_invalid_utf8(view);
+  if (pos != std::string_view::npos) {
+    throw_error(ErrorKind::Data,
+                "invalid UTF-8 (byte offset " + std::to_string(pos + (text.size() - view.size())) +
+                    "); the file must be UTF-8 encoded",
+                at_file(source, line_at(view, pos)));
   }
   return view;
 }

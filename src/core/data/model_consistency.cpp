@@ -10,14 +10,12 @@
 
 namespace mvtag {
 
-namespace {
-std::string in_dir(const std::string& dir, const char* name) { return (std::filesystem::path(dir) / name).string(); }
-}  // namespace
+namespace fs = std::filesystem;
 
 void check_class_list(const Config& config, const ClassMap& model_classes, const std::string& model_dir) {
   const std::string& path = config.model.class_name_file;
   if (path.empty() || !path_exists(path)) return;
-  const std::string model_file = in_dir(model_dir, "class.txt");
+  const std::string model_file = (fs::path(model_dir) / "class.txt").string();
   const ClassMap configured = ClassMap::load(path);
   if (configured.num_classes() != model_classes.num_classes()) {
     Location where = at_file(path);
@@ -38,9 +36,9 @@ void check_class_list(const Config& config, const ClassMap& model_classes, const
 }
 
 void check_vocabulary(const Config& config, const Vocab& model_vocab, const std::string& model_dir) {
-  const std::string path = in_dir(config.train.ernie_pretrain_dict_path, "vocab.txt");
+  const std::string path = (fs::path(config.train.ernie_pretrain_dict_path) / "vocab.txt").string();
   if (config.train.ernie_pretrain_dict_path.empty() || !path_exists(path)) return;
-  const std::string model_file = in_dir(model_dir, "vocab.txt");
+  const std::string model_file = (fs::path(model_dir) / "vocab.txt").string();
   const Vocab configured = Vocab::load(path);
   const int last = std::max(configured.max_id(), model_vocab.max_id());
   for (int id = 0; id <= last; ++id) {

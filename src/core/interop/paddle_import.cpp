@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -12,11 +13,9 @@
 
 namespace mvtag {
 
-namespace {
+namespace fs = std::filesystem;
 
-std::string join(const std::string& dir, const std::string& file) {
-  return (!dir.empty() && dir.back() == '/') ? dir + file : dir + "/" + file;
-}
+namespace {
 
 std::string spec_text(const ParamSpec& s) { return s.name + " " + shape_string(s.shape); }
 
@@ -45,7 +44,7 @@ std::string find_paddle_params(const std::string& dir_or_file) {
     return dir_or_file;
   }
   for (const char* name : {"param", "params"}) {
-    const std::string path = join(dir_or_file, name);
+    const std::string path = (fs::path(dir_or_file) / name).string();
     if (path_exists(path) && !is_directory(path)) return path;
   }
   throw_error(ErrorKind::Io,

@@ -14,11 +14,9 @@
 
 namespace mvtag {
 
-namespace {
+namespace fs = std::filesystem;
 
-std::string join(const std::string& dir, const std::string& file) {
-  return (!dir.empty() && dir.back() == '/') ? dir + file : dir + "/" + file;
-}
+namespace {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
@@ -119,7 +117,7 @@ SafetensorsFile read_paddle_directory(const std::string& dir, const ErnieConfig&
   std::vector<std::string> expected;
   for (const ParamMapping& m : paddle_ernie_mapping(config)) {
     expected.push_back(m.paddle.name);
-    const std::string path = join(dir, m.paddle.name);
+    const std::string path = (fs::path(dir) / m.paddle.name).string();
     if (!path_exists(path)) {
       tensors.problem("missing file " + m.paddle.name + " " + shape_string(m.paddle.shape), m.ours);
       continue;
@@ -134,7 +132,7 @@ SafetensorsFile read_paddle_directory(const std::string& dir, const ErnieConfig&
     for (NamedArray& a : paddle_to_ours(m, paddle)) tensors.add(a.name, std::move(a.array), m.paddle.name);
   }
   std::vector<std::string> others;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_regular_file() || std::find(expected.begin(), expected.end(), name) != expected.end()) continue;
     if (is_unused_paddle_file(name)) {
@@ -234,7 +232,8 @@ SafetensorsFile read_huggingface_tensors(std::vector<NamedArray> raw, const std:
 
 std::string first_existing(const std::string& dir, const std::vector<std::string>& names) {
   for (const std::string& n : names) {
-    if (path_exists(join(dir, n))) return join(dir, n);
+    const std::string path = (fs::path(dir) / n).string();
+    if (path_exists(path)) return path;
   }
   return "";
 }
@@ -284,14 +283,14 @@ ErnieDirectory detect_ernie_directory(const std::string& dir, bool need_vocab) {
   }
   ErnieDirectory out;
   out.dir = dir;
-  out.vocab_path = join(dir, "vocab.txt");
+  out.vocab_path = (fs::path(dir) / "vocab.txt").string();
   if (!path_exists(out.vocab_path)) {
     if (need_vocab) throw_error(ErrorKind::Io, "vocab.txt is missing", at_file(dir));
     out.vocab_path.clear();
   }
 
   // Detection, in order: our own weights, the original's Paddle files, HuggingFace files.
-  const std::string mvtag_weights = join(dir, "ernie.safetensors");
+  const std::string mvtag_weights = (fs::path(dir) / "ernie.safetensors").string();
   const std::string paddle_probe = first_existing(dir, {"word_embedding", "encoder_layer_0_multi_head_att_query_fc.w_0"});
   const std::string hf_weights = first_existing(dir, {"model.safetensors", "pytorch_model.bin"});
   std::string probes;
@@ -306,7 +305,7 @@ ErnieDirectory detect_ernie_directory(const std::string& dir, bool need_vocab) {
   } else if (!hf_weights.empty()) {
     out.format = "huggingface";
     out.source = hf_weights;
-    probes = "no ernie.safetensors, no Paddle parameter files; " + hf_weights.substr(hf_weights.rfind('/') + 1) + " found";
+    probes = "no ernie.safetensors, no Paddle parameter files; " + fs::path(hf_weights).filename().string() + " found";
   } else {
     out.format = "none";
     probes = "no ernie.safetensors, no Paddle parameter files, no model.safetensors or pytorch_model.bin";
@@ -332,7 +331,8 @@ PretrainedErnie read_pretrained_ernie(const std::string& dir) {
   } else if (out.format == "paddle") {
     out.weights = read_paddle_directory(dir, out.config, out.unused);
   } else if (hf) {
-    if (path_exists(join(dir, "model.safetensors")) && path_exists(join(dir, "pytorch_model.bin"))) {
+    if (path_exists((fs::path(dir) / "model.safetensors").string()) &&
+        path_exists((fs::path(dir) / "pytorch_model.bin").string())) {
       spdlog::info("{}: model.safetensors and pytorch_model.bin both present; reading model.safetensors", dir);
     }
     out.weights = read_huggingface_file(out.source, out.config, out.unused);
@@ -345,10 +345,10 @@ void write_ernie_directory(const PretrainedErnie& ernie, const std::string& out_
     throw_error(ErrorKind::Data, "holds no ERNIE weights to convert (only a config and a vocabulary)", at_file(ernie.dir));
   }
   AtomicDirectory staging(out_dir);
-  write_safetensors(join(staging.staging(), "ernie.safetensors"), ernie.weights.tensors,
+  write_safetensors((fs::path(staging.staging()) / "ernie.safetensors").string(), ernie.weights.tensors,
                     {{"producer", std::string("mvtag ") + MVTAG_VERSION}, {"converted_from", ernie.format}});
-  write_ernie_config(join(staging.staging(), "ernie_config.json"), ernie.config);
-  write_file_atomic(join(staging.staging(), "vocab.txt"), read_file(ernie.vocab_path));
+  write_ernie_config((fs::path(staging.staging()) / "ernie_config.json").string(), ernie.config);
+  write_file_atomic((fs::path(staging.staging()) / "vocab.txt").string(), read_file(ernie.vocab_path));
   staging.commit();
 }
 

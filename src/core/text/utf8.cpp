@@ -51,13 +51,17 @@ Utf8Char decode_utf8(std::string_view s, std::size_t i, Surrogates surrogates) {
   return {cp, n, true};
 }
 
-bool is_valid_utf8(std::string_view s, Surrogates surrogates) {
+std::size_t find_invalid_utf8(std::string_view s, Surrogates surrogates) {
   for (std::size_t i = 0; i < s.size();) {
     const Utf8Char c = decode_utf8(s, i, surrogates);
-    if (!c.valid) return false;
+    if (!c.valid) return i;
     i += c.length;
   }
-  return true;
+  return std::string_view::npos;
+}
+
+bool is_valid_utf8(std::string_view s, Surrogates surrogates) {
+  return find_invalid_utf8(s, surrogates) == std::string_view::npos;
 }
 
 std::string sanitize_utf8(std::string_view bytes, std::size_t* replaced) {

@@ -40,8 +40,9 @@ VideoFeatures load_video_features(const std::string& path, std::int64_t rgb_dim,
 VideoFeatures video_features_from_record(const PickleValue& record, const std::string& source,
                                          std::int64_t rgb_dim, std::int64_t audio_dim);
 
-// The feature file of a list-file entry: filelist_dir joined with the url's last '/'-component
-// up to its first '.', plus ".pkl" (the original's scenario_lib/datareader/feature_reader.py).
+// The feature file of a list-file entry: filelist_dir joined with video_key(url) (list_file.h:
+// the url's last '/'-component up to its first '.') plus ".pkl" (the original's
+// scenario_lib/datareader/feature_reader.py).
 std::string feature_path_for(const std::string& filelist_dir, const std::string& url);
 
 // The feature record as a pickle, protocol 2, laid out as Python 2 + numpy 1.x wrote the

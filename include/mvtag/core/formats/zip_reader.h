@@ -51,7 +51,7 @@ class ZipReader {
 // True if the file starts with a ZIP local-header signature ("PK\3\4").
 bool has_zip_signature(const std::string& path);
 
-// CRC-32 (ISO-HDLC, as ZIP uses it) of `bytes`, continuing from `crc`.
+// CRC-32 (ISO-HDLC, as ZIP uses it) of `bytes`, continuing from `crc`: zlib's crc32().
 std::uint32_t crc32(std::string_view bytes, std::uint32_t crc = 0);
 
 }  // namespace mvtag

@@ -30,6 +30,9 @@ struct Utf8Char {
 // Python's errors='replace' turns into one U+FFFD.
 Utf8Char decode_utf8(std::string_view s, std::size_t i, Surrogates surrogates = Surrogates::Reject);
 
+// The byte offset where the first invalid sequence of `s` starts, or std::string_view::npos if
+// `s` is valid UTF-8. Noncharacters (U+FFFE, U+FDD0, ...) are valid.
+std::size_t find_invalid_utf8(std::string_view s, Surrogates surrogates = Surrogates::Reject);
 bool is_valid_utf8(std::string_view s, Surrogates surrogates = Surrogates::Reject);
 
 // ---- Python-compatible text helpers ---------------------------------------------------------
