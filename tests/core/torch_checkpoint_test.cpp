@@ -8,8 +8,6 @@
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
-#include "mvtag/core/formats/pickle.h"
-#include "mvtag/core/formats/zip_reader.h"
 #include "test_util.h"
 
 using namespace mvtag;
@@ -58,49 +56,6 @@ void expect_reference(const TorchStateDict& sd, const std::string& prefix, bool 
   EXPECT_EQ(sd.tensors.size(), reference.tensors.size() + 4);
 }
 
-// Pickle opcodes for hand-made torch pickles.
-std::string unicode(const std::string& s) { return "X" + mvtag::test::le32(static_cast<std::uint32_t>(s.size())) + s; }
-std::string ints(const std::vector<int>& v) {
-  std::string out = "(";
-  for (int x : v) out += "K" + std::string(1, static_cast<char>(x));
-  return out + "t";
-}
-
-// {'w': _rebuild_tensor_v2(FloatStorage '0' of `numel`, offset, shape, strides, False, OrderedDict())}
-std::string tensor_pickle(int offset, const std::vector<int>& shape, const std::vector<int>& strides, int numel) {
-  const std::string ordered_dict = "ccollections\nOrderedDict\n)R";
-  return "\x80\x02" + ordered_dict + "(" + unicode("w") + "ctorch._utils\n_rebuild_tensor_v2\n((" +
-         unicode("storage") + "ctorch\nFloatStorage\n" + unicode("0") + unicode("cpu") + "K" +
-         std::string(1, static_cast<char>(numel)) + "tQK" + std::string(1, static_cast<char>(offset)) + ints(shape) +
-         ints(strides) + "\x89" + ordered_dict + "tRu.";
-}
-
-// The storage holds 0, 1, 2, ... as float32.
-PickleValue parse_tensor(const std::string& pickle, int numel) {
-  std::vector<float> values(static_cast<std::size_t>(numel));
-  for (int i = 0; i < numel; ++i) values[static_cast<std::size_t>(i)] = static_cast<float>(i);
-  const std::string bytes = mvtag::test::raw_bytes(values);
-  PickleOptions options;
-  options.torch = true;
-  options.torch_storage = [&](const TorchStorageRef& ref) -> std::string_view {
-    EXPECT_EQ(ref.key, "0");
-    EXPECT_EQ(ref.location, "cpu");
-    EXPECT_EQ(ref.dtype, DType::F32);
-    return bytes;
-  };
-  return parse_pickle(pickle, "t.pkl", options);
-}
-
-std::vector<float> tensor_values(const std::string& pickle, int numel) {
-  const PickleValue v = parse_tensor(pickle, numel);
-  const PickleValue* w = v.find("w");
-  if (w == nullptr || w->type != PickleValue::Type::Array) return {};
-  return w->array.to_float();
-}
-
-std::string tensor_error(const std::string& pickle, int numel) {
-  return mvtag::test::error_of([&] { parse_tensor(pickle, numel); });
-}
 
 }  // namespace
 
@@ -146,32 +101,4 @@ TEST(TorchCheckpoint, ReportsDamagedLegacyFiles) {
   EXPECT_NE(error_of(path).find("3 unexpected bytes after the last storage"), std::string::npos) << error_of(path);
   write_file_atomic(path, good.substr(0, 200));
   EXPECT_NE(error_of(path).find("model.bin"), std::string::npos);
-}
-
-TEST(TorchCheckpoint, FeatureFilesKeepTheNumpyOnlyWhitelist) {
-  ZipReader zip(kDir + "ernie_hf_zip/pytorch_model.bin");
-  const std::string pkl = zip.read(*zip.find("pytorch_model/data.pkl"));
-  SCOPED_TRACE("a torch pickle without PickleOptions::torch");
-  mvtag::test::expect_message_contains(mvtag::test::thrown_error([&] { parse_pickle(pkl, "data.pkl"); }),
-                                       {"global 'collections.OrderedDict' is not allowed"});
-}
-
-TEST(TorchCheckpoint, RebuildsStridedViewsInCOrder) {
-  EXPECT_EQ(tensor_values(tensor_pickle(0, {2, 3}, {3, 1}, 6), 6), (std::vector<float>{0, 1, 2, 3, 4, 5}));
-  EXPECT_EQ(tensor_values(tensor_pickle(0, {3, 2}, {1, 3}, 6), 6), (std::vector<float>{0, 3, 1, 4, 2, 5}));  // .t()
-  EXPECT_EQ(tensor_values(tensor_pickle(2, {3}, {1}, 6), 6), (std::vector<float>{2, 3, 4}));                // a slice
-  EXPECT_EQ(tensor_values(tensor_pickle(1, {2, 2}, {3, 1}, 6), 6), (std::vector<float>{1, 2, 4, 5}));    // offset + rows
-  EXPECT_EQ(tensor_values(tensor_pickle(5, {}, {}, 6), 6), (std::vector<float>{5}));                        // 0-d
-  EXPECT_EQ(tensor_values(tensor_pickle(0, {0, 4}, {4, 1}, 0), 0), (std::vector<float>{}));                 // empty
-}
-
-TEST(TorchCheckpoint, RefusesViewsOutsideTheirStorage) {
-  EXPECT_NE(tensor_error(tensor_pickle(4, {3}, {1}, 6), 6).find("reads beyond the end of the storage"), std::string::npos);
-  EXPECT_NE(tensor_error(tensor_pickle(0, {2, 3}, {4, 1}, 6), 6).find("reads beyond the end of the storage"),
-            std::string::npos);
-  EXPECT_NE(tensor_error(tensor_pickle(0, {8}, {0}, 6), 6).find("more elements than the storage holds"), std::string::npos);
-  EXPECT_NE(tensor_error(tensor_pickle(0, {2, 3}, {3}, 6), 6).find("with 1 strides"), std::string::npos);
-  const std::string wrong_size = tensor_error(tensor_pickle(0, {2}, {1}, 7), 6);
-  EXPECT_NE(wrong_size.find("storage '0' holds 24 bytes, but its id says 7 float32 elements (28 bytes)"), std::string::npos)
-      << wrong_size;
 }

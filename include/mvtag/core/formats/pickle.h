@@ -1,9 +1,10 @@
 // Python pickles, read safely: the opcode stream is interpreted into a plain value tree and
 // nothing is ever imported or called. Only the globals numpy needs to rebuild arrays (and the
-// ones Python 3 uses to pickle bytes) are accepted; any other global is refused with an error
-// naming the file, the global and the byte offset. The original's feature files (Python 2,
-// protocol <= 2, numpy arrays) and anything Python 3 writes at protocols 0..5 with numpy 1.x or
-// 2.x can be read.
+// ones Python 3 uses to pickle bytes) are accepted, as one registry lists them
+// (pickle_allowed_globals); any other global is refused where the pickle names it, before
+// anything is built, with an error naming the file, the global and the byte offset. The
+// original's feature files (Python 2, protocol <= 2, numpy arrays) and anything Python 3 writes
+// at protocols 0..5 with numpy 1.x or 2.x can be read.
 //
 // With PickleOptions::torch, the few extra globals torch.save uses for a state dict are accepted
 // too (see PickleOptions); feature files never get them.
@@ -96,6 +97,10 @@ struct PickleOptions {
 // parse_pickle with options; *end (if given) receives the offset just past STOP.
 PickleValue parse_pickle(std::string_view data, const std::string& source, const PickleOptions& options,
                          std::size_t* end = nullptr);
+
+// The globals parse_pickle lets a pickle name with `options`, as "module.name", from the one
+// registry the reader consults; naming any other is an error.
+std::vector<std::string> pickle_allowed_globals(const PickleOptions& options);
 
 // The storages a torch.save pickle refers to, in the order of their ids (a storage shared by
 // several tensors appears once per reference), without needing their bytes: the legacy format
