@@ -1,111 +1,87 @@
 #include "config_options.h"
 
-#include <algorithm>
-#include <cctype>
 #include <iostream>
-#include <utility>
+#include <stdexcept>
 
 namespace mvtag::cli {
 
-namespace {
+namespace detail {
 
-const char* kConfigGroup = "Configuration";
-const char* kFlagGroup = "Overrides (the original's flags; they win over --set)";
-const char* kRunGroup = "Run";
+const char* flag_group(FlagTarget target) {
+  switch (target) {
+    case FlagTarget::Source:
+      return "Configuration";
+    case FlagTarget::Keys:
+      return "Overrides (the original's flags; they win over --set)";
+    case FlagTarget::Run:
+      return "Run";
+  }
+  return "";
+}
 
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
+std::string flag_option_names(const FlagSpec& spec) {
   std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  for (const auto& name : spec.names) out += (out.empty() ? "" : ",") + name;
   return out;
 }
 
-// The original's --use_gpu was type=bool, so it could never be false; this one can.
-bool parse_bool_word(std::string word) {
-  std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::tolower(c); });
-  return word == "true" || word == "1" || word == "yes" || word == "on";
-}
+void flag_table_mismatch(const std::string& what) { throw std::logic_error("flag table: " + what); }
 
-}  // namespace
+}  // namespace detail
 
-ConfigOptions::ConfigOptions(CLI::App& verb, ConfigFlags flags) : flags_(std::move(flags)) {
-  verb.add_option("--conf,--config", conf_path_, "Configuration file (the original's conf.txt format)")
-      ->type_name("FILE")
-      ->capture_default_str()
-      ->group(kConfigGroup);
-  verb.add_option("--set", sets_, "Override one key, e.g. --set TRAIN.epoch=10 (repeatable; the value is read as in the file)")
-      ->type_name("SECTION.key=VALUE")
-      ->allow_extra_args(false)
-      ->group(kConfigGroup);
-  verb.add_flag("--dump-config", dump_, "Print the effective configuration (conf.txt syntax) and exit")
-      ->group(kConfigGroup);
-
-  if (!flags_.batch_size_sections.empty()) {
-    batch_size_option_ = verb.add_option("--batch_size", batch_size_,
-                                         "Batch size; sets " + join(flags_.batch_size_sections, ".batch_size and ") +
-                                             ".batch_size")
-                             ->type_name("N")
-                             ->group(kFlagGroup);
-  }
-  if (flags_.training) {
-    learning_rate_option_ = verb.add_option("--learning_rate", learning_rate_, "Base learning rate; sets TRAIN.learning_rate")
-                                ->type_name("LR")
-                                ->group(kFlagGroup);
-    verb.add_option("--epoch_num", epoch_num_, "Epochs; when > 0 sets TRAIN.epoch")
-        ->type_name("N")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber)
-        ->group(kFlagGroup);
-  }
-  use_gpu_option_ = verb.add_option("--use_gpu", use_gpu_, "Use CUDA when available: true or false (also 1/0, yes/no); sets TRAIN.use_gpu")
-                        ->type_name("BOOL")
-                        ->check(CLI::IsMember({"true", "false", "1", "0", "yes", "no", "on", "off"}, CLI::ignore_case))
-                        ->group(kFlagGroup);
-
-  if (flags_.training) {
-    verb.add_option("--save_dir", run_.save_dir, "Directory for checkpoints")
-        ->type_name("DIR")
-        ->capture_default_str()
-        ->group(kRunGroup);
-    verb.add_option("--pretrain", run_.pretrain, "Start from the weights of this checkpoint or model")
-        ->type_name("PATH")
-        ->group(kRunGroup);
-    verb.add_option("--resume", run_.resume, "Resume training from this checkpoint (weights, optimizer and position)")
-        ->type_name("DIR")
-        ->group(kRunGroup);
-    verb.add_option("--valid_interval", run_.valid_interval, "Validate every N epochs (0 = never)")
-        ->type_name("N")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber)
-        ->group(kRunGroup);
-    verb.add_option("--log_interval", run_.log_interval, "Log training progress every N steps (0 = never)")
-        ->type_name("N")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber)
-        ->group(kRunGroup);
+ConfigOptions::ConfigOptions(CLI::App& verb) {
+  const std::string name = verb.get_name();
+  if (flags_for(name).empty()) detail::flag_table_mismatch("no flags for the verb '" + name + "'");
+  add_member_flags(verb, FlagTarget::Source, source_);
+  for (const FlagSpec* spec : flags_for(name)) {
+    if (spec->target != FlagTarget::Keys) continue;
+    auto flag = std::make_unique<KeyFlag>();
+    flag->spec = spec;
+    const std::string names = detail::flag_option_names(*spec);
+    const std::string help = spec->help + "; " + flag_sets_text(*spec);
+    CLI::Option* option = nullptr;
+    switch (spec->value) {
+      case FlagValue::Int:
+        option = verb.add_option(names, flag->int_value, help);
+        break;
+      case FlagValue::Float:
+        option = verb.add_option(names, flag->float_value, help);
+        break;
+      case FlagValue::Bool:
+        option = verb.add_option(names, flag->word, help)
+                     ->check(CLI::IsMember(flag_bool_words(), CLI::ignore_case));
+        break;
+      case FlagValue::Text:
+      case FlagValue::TextList:
+      case FlagValue::Switch:
+        detail::flag_table_mismatch(spec->name() + " sets keys but takes no int, float or bool");
+    }
+    option->type_name(spec->value_name)->group(detail::flag_group(FlagTarget::Keys));
+    if (spec->non_negative) option->check(CLI::NonNegativeNumber);
+    flag->option = option;
+    key_flags_.push_back(std::move(flag));
   }
 }
 
 Config ConfigOptions::load() const {
-  Config cfg = load_config(conf_path_, sets_);
+  Config cfg = load_config(source_.path, source_.overrides);
   apply_flags(cfg);
   validate_config(cfg);
   return cfg;
 }
 
 void ConfigOptions::apply_flags(Config& cfg) const {
-  if (batch_size_option_ && batch_size_option_->count() > 0) {
-    for (const auto& section : flags_.batch_size_sections) {
-      set_config_value(cfg, section, "batch_size", PyValue::of_int(batch_size_), at_file("--batch_size"));
+  for (const auto& flag : key_flags_) {
+    const FlagSpec& spec = *flag->spec;
+    if (flag->option->count() == 0) continue;
+    if (spec.positive_only && (spec.value == FlagValue::Int ? flag->int_value <= 0 : flag->float_value <= 0)) continue;
+    bool boolean = false;
+    if (spec.value == FlagValue::Bool) parse_flag_bool(flag->word, boolean);  // CLI11 checked the word
+    const PyValue value = flag_key_value(spec, flag->int_value, flag->float_value, boolean);
+    for (const auto& key : spec.keys) {
+      const std::size_t dot = key.find('.');
+      set_config_value(cfg, key.substr(0, dot), key.substr(dot + 1), value, at_file(spec.name()));
     }
-  }
-  if (learning_rate_option_ && learning_rate_option_->count() > 0) {
-    set_config_value(cfg, "TRAIN", "learning_rate", PyValue::of_float(learning_rate_), at_file("--learning_rate"));
-  }
-  if (flags_.training && epoch_num_ > 0) {
-    set_config_value(cfg, "TRAIN", "epoch", PyValue::of_int(epoch_num_), at_file("--epoch_num"));
-  }
-  if (use_gpu_option_->count() > 0) {
-    set_config_value(cfg, "TRAIN", "use_gpu", PyValue::of_bool(parse_bool_word(use_gpu_)), at_file("--use_gpu"));
   }
 }
 

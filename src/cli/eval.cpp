@@ -49,7 +49,7 @@ Command add_eval_command(CLI::App& root) {
       "Evaluate a trained model on the VALID list: loss, Hit@k (top_n), PERR, GAP@20, mAP and\n"
       "per-class precision/recall/F1. With --output DIR also export it as an inference model;\n"
       "--save_only skips the evaluation (as the original's eval_and_save_model.sh).");
-  auto options = std::make_shared<ConfigOptions>(*sub, ConfigFlags{{"VALID"}, false});
+  auto options = std::make_shared<ConfigOptions>(*sub);
   auto args = std::make_shared<EvalArgs>();
   add_model_input_option(*sub, args->model, "Checkpoint or model directory to evaluate", {"--save_model_param_dir"});
   add_model_output_option(*sub, args->output, "Also export the model as an inference model directory (like `mvtag export`)",

@@ -16,7 +16,7 @@ Command add_export_command(CLI::App& root) {
       "Write a self-contained inference model directory from a checkpoint: weights (no optimizer\n"
       "state), model.json, vocab.txt, class.txt and inference.json (MODEL.text_max_len and\n"
       "INFER.threshold from the configuration). `mvtag infer --model DIR` needs nothing else.");
-  auto options = std::make_shared<ConfigOptions>(*sub, ConfigFlags{{}, false});
+  auto options = std::make_shared<ConfigOptions>(*sub);
   auto model = std::make_shared<std::string>("checkpoints/best");
   auto output = std::make_shared<std::string>();
   add_model_input_option(*sub, *model, "Checkpoint or model directory");

@@ -20,7 +20,7 @@ Command add_import_paddle_command(CLI::App& root) {
       "Example:\n"
       "  mvtag import-paddle --checkpoint checkpoints_save --conf conf/conf.txt --output imported\n"
       "  mvtag infer --model imported --conf conf/conf.txt");
-  auto options = std::make_shared<ConfigOptions>(*sub, ConfigFlags{{}, false});
+  auto options = std::make_shared<ConfigOptions>(*sub);
   auto args = std::make_shared<PaddleImportOptions>();
   sub->add_option("--checkpoint", args->checkpoint, "Directory holding 'param' or 'params', or the combined file")
       ->type_name("DIR_OR_FILE")

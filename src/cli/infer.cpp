@@ -31,7 +31,7 @@ Command add_infer_command(CLI::App& root) {
       "Tag the videos of the INFER list with an exported model. Writes the original's output.json:\n"
       "[{\"video_id\": ..., \"labels\": [[class, probability], ...]}, ...] with every class whose\n"
       "probability >= threshold, in class order. Videos without readable features are reported.");
-  auto options = std::make_shared<ConfigOptions>(*sub, ConfigFlags{{"INFER"}, false});
+  auto options = std::make_shared<ConfigOptions>(*sub);
   auto args = std::make_shared<InferArgs>();
   add_model_input_option(*sub, args->model, "Inference model directory (or a checkpoint)",
                          {"--save_inference_model"});

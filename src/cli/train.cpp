@@ -88,26 +88,16 @@ Command add_train_command(CLI::App& root) {
       "Train the tagger on the TRAIN list, validating on the VALID list every --valid_interval epochs.\n"
       "Writes <save_dir>/best (best validation Hit@1), <save_dir>/last (resumable), metrics.jsonl and\n"
       "training_curve.svg. Ctrl-C saves last/ after the current step; --resume <save_dir>/last continues.");
-  auto options = std::make_shared<ConfigOptions>(*sub, ConfigFlags{{"TRAIN", "VALID"}, true});
+  auto options = std::make_shared<ConfigOptions>(*sub);
+  auto run = std::make_shared<TrainOptions>();  // the run options' defaults
+  add_member_flags(*sub, FlagTarget::Run, *run);
   auto device = std::make_shared<std::string>();
-  auto max_steps = std::make_shared<std::int64_t>(0);
   add_device_option(*sub, *device);
-  sub->add_option("--max-steps", *max_steps, "Stop after N optimizer steps, saving last/ (0 = no limit)")
-      ->type_name("N")
-      ->check(CLI::NonNegativeNumber)
-      ->group("Run");
-  return {sub, [options, device, max_steps]() -> int {
+  return {sub, [options, run, device]() -> int {
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
-            TrainOptions t;
+            TrainOptions t = *run;
             t.config = cfg;
-            const RunOptions& run = options->run_options();
-            t.save_dir = run.save_dir;
-            t.pretrain = run.pretrain;
-            t.resume = run.resume;
-            t.valid_interval = run.valid_interval;
-            t.log_interval = run.log_interval;
-            t.max_steps = *max_steps;
             const torch::Device dev = resolve_device(cfg, *device);
             if (dev.is_cpu()) warn_if_cores_busy();
             t.stop = &g_stop_token;

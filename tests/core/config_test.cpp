@@ -103,8 +103,26 @@ TEST(Config, ShippedConfLoadsWithTheOriginalValues) {
   EXPECT_EQ(cfg.origins.count("TRAIN.seed"), 0u);  // a default
 }
 
-TEST(Config, DefaultConstructedConfigIsTheShippedFile) {
-  EXPECT_TRUE(load_config(kShipped) == Config{});
+TEST(Config, DefaultConstructedConfigHoldsTheTableDefaultsOnly) {
+  // The key table is the only place defaults live: a Config built in code has them and leaves
+  // the required keys empty, so it is not a configuration until they are set.
+  const Config cfg;
+  for (const auto& key : config_keys()) {
+    const PyValue value = get_config_value(cfg, key.section, key.name);
+    if (key.default_value) {
+      EXPECT_TRUE(value == *key.default_value) << key.full_name() << " = " << value.repr();
+    }
+  }
+  EXPECT_EQ(cfg.train.learning_rate, 1e-3);  // the table's; the shipped file says 0.0007
+  EXPECT_EQ(cfg.model.num_classes, 0);        // required: no default
+  EXPECT_TRUE(cfg.model.feature_dims.empty());
+  EXPECT_TRUE(cfg.source.empty());
+  EXPECT_TRUE(cfg.origins.empty());
+  EXPECT_EQ(config_error([&] { validate_config(cfg); }),
+            "key 'MODEL.feature_names': must name the 3 inputs (rgb, audio, text), got 0");
+  // The shipped file is not the defaults: what needs it reads conf/conf.txt.
+  EXPECT_TRUE(load_config(kShipped) != cfg);
+  EXPECT_EQ(load_config(kShipped).train.learning_rate, 0.0007);
 }
 
 TEST(Config, WarnsOnceForEveryKeyWithoutEffect) {
@@ -498,10 +516,12 @@ TEST(Config, SetConfigValueChecksAndRecordsTheOrigin) {
 }
 
 TEST(Config, ValidateRechecksChangesMadeInCode) {
-  Config cfg;
+  const std::string text = minimal_text();
+  Config cfg = parse(text);
   validate_config(cfg);
   cfg.model.num_classes = 0;
-  EXPECT_EQ(config_error([&] { validate_config(cfg); }), "key 'MODEL.num_classes': must be at least 1, got 0");
+  EXPECT_EQ(config_error([&] { validate_config(cfg); }),
+            at(text, "num_classes = ") + "key 'MODEL.num_classes': must be at least 1, got 0");
   Config loaded = load_config(kShipped);
   loaded.infer.threshold = 2;
   EXPECT_EQ(config_error([&] { validate_config(loaded); }),

@@ -4,6 +4,7 @@
 #include "cli_runner.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/core/config/config.h"
+#include "mvtag/core/config/flags.h"
 
 using mvtag::test::CliResult;
 using mvtag::test::contains;
@@ -111,4 +112,21 @@ TEST(ConfigCli, BadFlagsExitWithTwo) {
   EXPECT_EQ(run_mvtag("train --epoch_num -1").exit_code, 2);
   EXPECT_EQ(run_mvtag("eval --learning_rate 0.1").exit_code, 2);  // a training flag
   EXPECT_EQ(run_mvtag("export --batch_size 4").exit_code, 2);     // export has no batches
+}
+
+TEST(ConfigCli, EveryVerbRegistersItsFlagsFromTheTable) {
+  for (const auto& verb : mvtag::flag_verbs()) {
+    const CliResult help = run_mvtag(verb + " --help");
+    ASSERT_EQ(help.exit_code, 0) << verb << ": " << help.err;
+    for (const mvtag::FlagSpec* flag : mvtag::flags_for(verb)) {
+      for (const auto& name : flag->names) EXPECT_TRUE(contains(help.out, name)) << verb << " " << name;
+    }
+  }
+  // Run options show their defaults: TrainOptions' initial values.
+  const CliResult train = run_mvtag("train --help");
+  EXPECT_TRUE(contains(train.out, "--save_dir DIR=checkpoints")) << train.out;
+  EXPECT_TRUE(contains(train.out, "--log_interval N:NONNEGATIVE=10")) << train.out;
+  EXPECT_TRUE(contains(train.out, "--conf,--config FILE=conf/conf.txt")) << train.out;
+  EXPECT_EQ(run_mvtag("train --max-steps -1").exit_code, 2);
+  EXPECT_EQ(run_mvtag("train --valid_interval -1").exit_code, 2);
 }

@@ -233,6 +233,8 @@ struct SectionRef {
   S Config::*member;
 };
 
+// Whether a key is required, and if not its default: the ONLY default of the key. Config's
+// constructor applies it, parse_config() starts from that, and docs/CONFIG.md shows it.
 struct Presence {
   KeyStatus status;
   const char* default_literal;  // nullptr: required
@@ -260,7 +262,7 @@ KeyEntry key(SectionRef<S> sec, T S::*field, const char* name, Presence presence
     T value{};
     std::string note;
     const auto literal = parse_py_literal(presence.default_literal);
-    if (!literal || !Codec<T>::from_py(*literal, value, note)) {
+    if (!literal || !Codec<T>::from_py(*literal, value, note) || (check && !check(value).empty())) {
       throw std::logic_error(std::string("config table: bad default for ") + sec.name + "." + name);
     }
     e.info.default_value = Codec<T>::to_py(value);
@@ -665,6 +667,14 @@ const ConfigKey* find_config_key(const std::string& section, const std::string& 
   return nullptr;
 }
 
+Config::Config() {
+  for (const auto& e : entries()) {
+    if (!e.info.default_value) continue;
+    bool type_problem = false;
+    e.assign(*this, *e.info.default_value, type_problem);  // checked when the table was built
+  }
+}
+
 bool Config::operator==(const Config& other) const {
   for (const auto& e : entries()) {
     if (e.get(*this) != e.get(other)) return false;
@@ -673,13 +683,8 @@ bool Config::operator==(const Config& other) const {
 }
 
 Config parse_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides) {
-  Config cfg;
+  Config cfg;  // the table's defaults
   cfg.source = source;
-  for (const auto& e : entries()) {
-    if (!e.info.default_value) continue;
-    bool type_problem = false;
-    e.assign(cfg, *e.info.default_value, type_problem);
-  }
   std::set<std::string> given;
   for (const RawEntry& raw : IniReader(source).read(text)) {
     Location where = at_file(source, raw.line);

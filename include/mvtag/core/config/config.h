@@ -1,6 +1,6 @@
 // The configuration: the original's conf.txt (configparser syntax, Python-literal values),
 // typed, validated and overridable. One table of known keys (config_keys()) drives parsing,
-// validation, --dump-config and docs/CONFIG.md. Paths are used as written (relative to the
+// validation, the defaults, --dump-config and docs/CONFIG.md. Paths are used as written (relative to the
 // current directory, as the original ran from its application root).
 #pragma once
 
@@ -14,29 +14,36 @@
 
 namespace mvtag {
 
-// Every field is named like its conf key. The initial values are those of the shipped
-// conf/conf.txt, so a default-constructed Config is that file; the value a key takes when a
-// file omits it is the table's default (config_keys()), which can differ.
+// Every field is named like its conf key.
+//
+// ONE default per key, in ONE place: the key table in src/core/config/config.cpp
+// (config_keys(), `defaults_to(...)`), the value a key takes when a file omits it. The members
+// below therefore have no meaningful initialisers (zero, false, empty); the constructor of Config
+// gives every key that has a default that default, and leaves the required keys (no default)
+// empty. A default-constructed Config is thus NOT a usable configuration: validate_config()
+// refuses it until the required keys are set. What needs the shipped configuration reads it:
+// load_config("conf/conf.txt"). Do not add initialisers here: they would be a second default
+// that the constructor overwrites and readers mistake for the real one.
 struct ModelSection {
-  std::string name = "";               // no effect
-  std::string dataset = "Baidudata";   // no effect
-  PyValue bone_nework;                 // no effect (sic), None
-  double drop_rate = 0.5;
-  int feature_num = 3;                 // no effect
-  std::vector<std::string> feature_names = {"rgb", "audio", "text"};
-  int text_max_len = 50;
-  std::vector<std::vector<int>> feature_dims = {{2048}, {128}, {5, 50, 1}};
-  std::vector<std::string> feature_dtypes = {"float32", "float32", "int64"};  // no effect
-  std::vector<int> feature_lod_level = {1, 1, 0};                             // no effect
-  int embedding_size = 512;            // no effect
-  int lstm_size_img = 512;
-  int lstm_size_audio = 128;
-  int num_classes = 110;
-  std::vector<int> top_n = {1, 2, 3, 5};
-  int num_first_classes = 20;          // no effect
-  std::string class_name_file = "./datasets/class.txt";
-  bool ernie_freeze = true;
-  std::string lstm_pool_mode = "text_guide";
+  std::string name;                    // no effect
+  std::string dataset;                 // no effect
+  PyValue bone_nework;                 // no effect (sic)
+  double drop_rate = 0;
+  int feature_num = 0;                 // no effect
+  std::vector<std::string> feature_names;
+  int text_max_len = 0;
+  std::vector<std::vector<int>> feature_dims;
+  std::vector<std::string> feature_dtypes;  // no effect
+  std::vector<int> feature_lod_level;       // no effect
+  int embedding_size = 0;              // no effect
+  int lstm_size_img = 0;
+  int lstm_size_audio = 0;
+  int num_classes = 0;
+  std::vector<int> top_n;
+  int num_first_classes = 0;           // no effect
+  std::string class_name_file;
+  bool ernie_freeze = false;
+  std::string lstm_pool_mode;
 
   // Valid once validate_config() passed.
   int rgb_dim() const { return feature_dims[0][0]; }
@@ -45,43 +52,46 @@ struct ModelSection {
 };
 
 struct TrainSection {
-  int epoch = 30;
-  double learning_rate = 0.0007;
-  double decay_gamma = 0.2;
-  double l2_weight_decay = 8e-4;
-  std::vector<int> decay_epochs = {5, 10, 15, 20};
-  int num_samples = 70000;
-  int batch_size = 64;
-  bool use_gpu = true;
-  int warmup_epoch = 5;
-  std::string loss_type = "sigmoid";
-  double modal_drop_rate = 0.0;        // no effect
-  std::string ernie_pretrain_dict_path = "model_pretrained/ernie_v1_params/";
-  std::string filelist = "./datasets/feature_files/";
-  std::string url_title_label_file = "./datasets/train.txt";
-  double warmup_proportion = 0.0;      // no effect
-  int early_stop = 15;
+  int epoch = 0;
+  double learning_rate = 0;
+  double decay_gamma = 0;
+  double l2_weight_decay = 0;
+  std::vector<int> decay_epochs;
+  int num_samples = 0;
+  int batch_size = 0;
+  bool use_gpu = false;
+  int warmup_epoch = 0;
+  std::string loss_type;
+  double modal_drop_rate = 0;          // no effect
+  std::string ernie_pretrain_dict_path;
+  std::string filelist;
+  std::string url_title_label_file;
+  double warmup_proportion = 0;        // no effect
+  int early_stop = 0;
   int seed = 0;                        // new in mvtag
-  bool reshuffle = true;               // new in mvtag
-  int num_workers = 2;                 // new in mvtag
+  bool reshuffle = false;              // new in mvtag
+  int num_workers = 0;                 // new in mvtag
 };
 
 // [VALID] and [TEST] ([TEST] has no effect at all: evaluation uses [VALID]).
 struct DataSection {
-  int batch_size = 16;
-  int num_samples = 464;               // no effect
-  std::string filelist = "./datasets/feature_files/";
-  std::string url_title_label_file = "./datasets/val.txt";
+  int batch_size = 0;
+  int num_samples = 0;                 // no effect in [VALID]
+  std::string filelist;
+  std::string url_title_label_file;
 };
 
 struct InferSection {
-  int batch_size = 64;
-  double threshold = 0.5;
-  std::string filelist = "./datasets/feature_files/";
-  std::string url_title_label_file = "./datasets/val.txt";
+  int batch_size = 0;
+  double threshold = 0;
+  std::string filelist;
+  std::string url_title_label_file;
 };
 
 struct Config {
+  // Every key that has a default in the key table takes it; the required keys stay empty.
+  Config();
+
   ModelSection model;
   TrainSection train;
   DataSection valid;
@@ -108,7 +118,7 @@ struct ConfigKey {
   std::string name;     // lower case, as configparser stores it
   std::string type;     // "int", "float", "bool", "str", "list[int]", "list[str]", "list[list[int]]", "any"
   KeyStatus status = KeyStatus::Honoured;
-  std::optional<PyValue> default_value;  // the value when omitted; none: the key is required
+  std::optional<PyValue> default_value;  // the value when omitted (the only default); none: required
   std::string help;
 
   bool required() const { return !default_value.has_value(); }

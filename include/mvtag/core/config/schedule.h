@@ -10,10 +10,12 @@
 
 namespace mvtag {
 
+// No defaults of its own (those are the TRAIN keys' in the key table): schedule_options_for()
+// fills it from a configuration. The initial values only make a constant rate.
 struct ScheduleOptions {
-  double learning_rate = 1e-3;
-  double decay_gamma = 0.1;
-  std::vector<double> decay_epochs = {5};
+  double learning_rate = 0;
+  double decay_gamma = 1;  // no decay
+  std::vector<double> decay_epochs;
   // Steps per "epoch" for the boundaries: num_samples / batch_size as a float, exactly as the
   // original (70000 / 64 = 1093.75), not the real number of batches.
   double steps_per_epoch = 1.0;
