@@ -1,7 +1,4 @@
-#include <signal.h>
-#include <unistd.h>
-
-#include <cstring>
+// mvtag train: parse, run train() with Ctrl-C/SIGTERM feeding its stop token, print the summary.
 #include <iostream>
 #include <memory>
 
@@ -10,53 +7,13 @@
 #include "commands.h"
 #include "config_options.h"
 #include "device.h"
-#include "mvtag/core/base/stop_token.h"
+#include "mvtag/core/base/stop_signals.h"
 #include "mvtag/runtime/runtime.h"
 #include "mvtag/train/trainer.h"
 
 namespace mvtag::cli {
 
 namespace {
-
-// The token that SIGINT/SIGTERM feed while train() runs.
-StopToken g_stop_token;
-
-void say(const char* text) {  // async-signal-safe
-  const ssize_t ignored = ::write(STDERR_FILENO, text, std::strlen(text));
-  (void)ignored;
-}
-
-extern "C" void on_train_signal(int sig) {
-  switch (on_stop_signal(g_stop_token, sig)) {
-    case StopAction::Stop:
-      say("\nmvtag: stopping after the current step and saving last/ (signal again to quit without saving)\n");
-      break;
-    case StopAction::Wait:
-      say("\nmvtag: still saving last/; stopping as soon as it is complete\n");
-      break;
-    case StopAction::Quit:
-      ::_exit(exit_code_for_signal(sig));
-  }
-}
-
-// Installs the handler for SIGINT and SIGTERM for its lifetime, then restores the defaults.
-class StopSignals {
- public:
-  StopSignals() { install(on_train_signal); }
-  ~StopSignals() { install(SIG_DFL); }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  static void install(void (*handler)(int)) {
-    struct sigaction action {};
-    action.sa_handler = handler;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    ::sigaction(SIGINT, &action, nullptr);
-    ::sigaction(SIGTERM, &action, nullptr);
-  }
-};
 
 // This invocation with --resume LAST instead of --resume/--pretrain/--max-steps: what continues the run.
 std::string resume_command(const std::string& last_dir) {
@@ -100,9 +57,12 @@ Command add_train_command(CLI::App& root) {
             t.config = cfg;
             const torch::Device dev = resolve_device(cfg, *device);
             if (dev.is_cpu()) warn_if_cores_busy();
-            t.stop = &g_stop_token;
+            StopToken stop;
+            t.stop = &stop;
             const TrainResult r = [&] {
-              const StopSignals signals;
+              const StopSignals signals(
+                  stop, "\nmvtag: stopping after the current step and saving last/ (signal again to quit without saving)\n",
+                  "\nmvtag: still saving last/; stopping as soon as it is complete\n");
               return train(t, dev);
             }();
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "mvtag/core/base/stop_signals.h"
 #include "mvtag/core/base/stop_token.h"
 
 using namespace mvtag;
@@ -37,4 +38,20 @@ TEST(StopToken, ExitCodesFollowTheShellConvention) {
   EXPECT_EQ(exit_code_for_signal(SIGINT), 130);
   EXPECT_EQ(exit_code_for_signal(SIGTERM), 143);
   const StopToken::CriticalSection nothing(nullptr);  // no token: a no-op
+}
+
+TEST(StopSignals, ASignalBecomesAStopRequestWhileInstalled) {
+  StopToken token;
+  {
+    const StopSignals signals(token, "", "");
+    ::raise(SIGTERM);  // with the handler installed: a request, not the end of the test process
+    EXPECT_TRUE(token.requested());
+    EXPECT_EQ(token.reason(), SIGTERM);
+    const StopToken::CriticalSection saving(&token);
+    ::raise(SIGINT);  // a second one during a save waits
+    EXPECT_EQ(token.requests(), 2);
+  }
+  struct sigaction now {};
+  ::sigaction(SIGINT, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL);  // restored
 }
