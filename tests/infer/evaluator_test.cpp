@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "device_test.h"
 #include "job_fixture.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/core/data/dataset.h"
@@ -14,9 +15,15 @@
 
 using namespace mvtag;
 
-TEST(Evaluator, MetricsAreThoseOfTheTaggersProbabilities) {
+namespace {
+// The model runs on the device under test.
+class EvaluatorOnDevice : public test::DeviceTest {};
+}  // namespace
+
+TEST_P(EvaluatorOnDevice, MetricsAreThoseOfTheTaggersProbabilities) {
+  const torch::Device device = GetParam();
   test::JobFixture f;
-  const Evaluator evaluator(f.config, f.model_dir, torch::kCPU);
+  const Evaluator evaluator(f.config, f.model_dir, device);
   const Evaluation e = evaluator.evaluate();
   EXPECT_EQ(e.result.metrics.num_videos, 9u);
   EXPECT_EQ(e.list_file, f.config.valid.url_title_label_file);
@@ -25,6 +32,7 @@ TEST(Evaluator, MetricsAreThoseOfTheTaggersProbabilities) {
   TaggerOptions t;
   t.model_dir = f.model_dir;
   t.config = &f.config;
+  t.device = device;
   const Tagger tagger(t);
   DatasetOptions d = dataset_options_for(f.config, "VALID");
   d.rgb_dim = 16;
@@ -52,9 +60,10 @@ TEST(Evaluator, MetricsAreThoseOfTheTaggersProbabilities) {
   EXPECT_EQ(j["per_class"].size(), 12u);
 }
 
-TEST(Evaluator, ExportWritesTheConfigurationsSettings) {
+TEST_P(EvaluatorOnDevice, ExportWritesTheConfigurationsSettings) {
+  const torch::Device device = GetParam();
   test::JobFixture f;
-  const Evaluator evaluator(f.config, f.model_dir, torch::kCPU);
+  const Evaluator evaluator(f.config, f.model_dir, device);
   evaluator.export_to(f.dir.file("exported"));
   for (const char* file : {"model.safetensors", "model.json", "vocab.txt", "class.txt", "inference.json"}) {
     EXPECT_TRUE(path_exists(f.dir.file(std::string("exported/") + file))) << file;
@@ -66,13 +75,16 @@ TEST(Evaluator, ExportWritesTheConfigurationsSettings) {
   EXPECT_EQ(read_file(f.dir.file("exported/model.safetensors")), read_file(f.model_dir + "/model.safetensors"));
 }
 
-TEST(Evaluator, AnEmptyListIsAnErrorNamingIt) {
+TEST_P(EvaluatorOnDevice, AnEmptyListIsAnErrorNamingIt) {
+  const torch::Device device = GetParam();
   test::JobFixture f;
   f.dir.write("empty.txt", "");
-  const Evaluator evaluator(f.config, f.model_dir, torch::kCPU);
+  const Evaluator evaluator(f.config, f.model_dir, device);
   DatasetOptions d = dataset_options_for(f.config, "VALID");
   d.list_file = f.dir.file("empty.txt");
   d.rgb_dim = 16;
   d.audio_dim = 8;
   test::expect_message_contains(test::thrown_error([&] { evaluator.evaluate(d); }), {"empty.txt"});
 }
+
+MVTAG_INSTANTIATE_DEVICE_TESTS(EvaluatorOnDevice);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "device_test.h"
 #include "job_fixture.h"
 #include "mvtag/core/data/dataset.h"
 #include "mvtag/infer/evaluator.h"
@@ -13,23 +14,28 @@
 using namespace mvtag;
 
 namespace {
-TaggerOptions options_for(const test::JobFixture& f, const Config* config) {
+TaggerOptions options_for(const test::JobFixture& f, const Config* config, const torch::Device& device) {
   TaggerOptions t;
   t.model_dir = f.model_dir;
   t.config = config;
+  t.device = device;
   return t;
 }
+
+// The model runs on the device under test.
+class TaggerOnDevice : public test::DeviceTest {};
 }  // namespace
 
-TEST(Tagger, WithoutAConfigurationTheModelsSettingsApply) {
+TEST_P(TaggerOnDevice, WithoutAConfigurationTheModelsSettingsApply) {
+  const torch::Device device = GetParam();
   test::JobFixture f;
-  Tagger checkpoint(options_for(f, nullptr));  // no inference.json: the defaults
+  Tagger checkpoint(options_for(f, nullptr, device));  // no inference.json: the defaults
   EXPECT_EQ(checkpoint.threshold(), 0.5);
   EXPECT_EQ(checkpoint.settings().threshold_from, "default");
   EXPECT_EQ(checkpoint.class_names().size(), 12u);
 
-  Evaluator(f.config, f.model_dir, torch::kCPU).export_to(f.dir.file("exported"));  // threshold 0.4, 16 tokens
-  TaggerOptions t = options_for(f, nullptr);
+  Evaluator(f.config, f.model_dir, device).export_to(f.dir.file("exported"));  // threshold 0.4, 16 tokens
+  TaggerOptions t = options_for(f, nullptr, device);
   t.model_dir = f.dir.file("exported");
   const Tagger exported(t);
   EXPECT_EQ(exported.threshold(), 0.4);
@@ -41,9 +47,10 @@ TEST(Tagger, WithoutAConfigurationTheModelsSettingsApply) {
   EXPECT_EQ(Tagger(t).threshold(), 0.4);
 }
 
-TEST(Tagger, ScoresInMemoryEqualListTaggingWhateverTheBatch) {
+TEST_P(TaggerOnDevice, ScoresInMemoryEqualListTaggingWhateverTheBatch) {
+  const torch::Device device = GetParam();
   test::JobFixture f;
-  const Tagger tagger(options_for(f, &f.config));
+  const Tagger tagger(options_for(f, &f.config, device));
   std::map<std::string, std::vector<float>> listed;
   const TagListStats stats = tagger.tag_list([&](const std::string& id, const float* p) {
     listed[id] = std::vector<float>(p, p + tagger.num_classes());
@@ -71,9 +78,10 @@ TEST(Tagger, ScoresInMemoryEqualListTaggingWhateverTheBatch) {
   EXPECT_TRUE(tagger.score({}).empty());
 }
 
-TEST(Tagger, WrongFeatureWidthsAndMissingListsAreErrors) {
+TEST_P(TaggerOnDevice, WrongFeatureWidthsAndMissingListsAreErrors) {
+  const torch::Device device = GetParam();
   test::JobFixture f;
-  const Tagger tagger(options_for(f, nullptr));
+  const Tagger tagger(options_for(f, nullptr, device));
   FeatureMatrix rgb{2, 16, std::vector<float>(32, 0.1f)}, audio{3, 8, std::vector<float>(24, 0.2f)};
   EXPECT_NO_THROW(tagger.make_sample("ok", "标题", rgb, audio));
   FeatureMatrix narrow{2, 15, std::vector<float>(30, 0.1f)};
@@ -85,11 +93,14 @@ TEST(Tagger, WrongFeatureWidthsAndMissingListsAreErrors) {
   test::thrown_error([&] { tagger.tag_list([](const std::string&, const float*) {}); }, ErrorKind::Usage);
 }
 
-TEST(Tagger, AClassListOfAnotherSizeIsRefused) {
+TEST_P(TaggerOnDevice, AClassListOfAnotherSizeIsRefused) {
+  const torch::Device device = GetParam();
   test::JobFixture f;
   f.dir.write("three.txt", "a\nb\nc\n");
   Config other = f.config;
   set_config_value(other, "MODEL", "class_name_file", PyValue::of_str(f.dir.file("three.txt")), at_file("test"));
-  test::expect_message_contains(test::thrown_error([&] { Tagger t(options_for(f, &other)); }, ErrorKind::Config),
+  test::expect_message_contains(test::thrown_error([&] { Tagger t(options_for(f, &other, device)); }, ErrorKind::Config),
                                 {"lists 3 classes", "has 12"});
 }
+
+MVTAG_INSTANTIATE_DEVICE_TESTS(TaggerOnDevice);

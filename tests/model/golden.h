@@ -27,27 +27,31 @@ struct Golden {
         io(read_safetensors(model_fixture(prefix + "_io.safetensors"))),
         weights_path(model_fixture(prefix + "_weights.safetensors")) {}
 
-  torch::Tensor get(const std::string& name) const {
+  // A golden tensor, on `device`.
+  torch::Tensor get(const std::string& name, const torch::Device& device = torch::kCPU) const {
     const NDArray* a = io.find(name);
     if (!a) throw std::runtime_error("golden tensor '" + name + "' missing");
-    return tensor_from_ndarray(*a);
+    return tensor_from_ndarray(*a).to(device);
   }
 
-  NetInput input() const {
-    return {get("rgb"), get("rgb_len"), get("audio"), get("audio_len"), get("text_ids"), get("text_len")};
+  NetInput input(const torch::Device& device = torch::kCPU) const {
+    return {get("rgb", device),      get("rgb_len", device),  get("audio", device),
+            get("audio_len", device), get("text_ids", device), get("text_len", device)};
   }
 
-  // The network with the golden weights, in eval mode.
-  VideoTagNet net(bool freeze = true) const {
+  // The network with the golden weights, in eval mode, on `device`.
+  VideoTagNet net(bool freeze = true, const torch::Device& device = torch::kCPU) const {
     NetConfig c = config;
     c.ernie_freeze = freeze;
     VideoTagNet n(c);
     load_weights(*n, weights_path);
+    n->to(device);
     n->eval();
     return n;
   }
 };
 
+// Compared on the CPU in float64, whatever device `actual` is on.
 // |actual − expected| ≤ rel·|expected| + rel·max|expected| element-wise: relative, with an
 // absolute floor scaled to the tensor's magnitude.
 inline ::testing::AssertionResult close(const torch::Tensor& actual, const torch::Tensor& expected, double rel = 1e-5) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "device_test.h"
 #include "model/golden.h"
 
 using namespace mvtag;
@@ -18,28 +19,33 @@ torch::Tensor valid_rows(const torch::Tensor& x, const torch::Tensor& lengths) {
   return torch::cat(rows);
 }
 
+class ModelGoldenOnDevice : public mvtag::test::DeviceTest {};
+
 }  // namespace
 
-TEST(ModelGolden, ErnieOutputOnRealTokens) {
+TEST_P(ModelGoldenOnDevice, ErnieOutputOnRealTokens) {
+  const torch::Device device = GetParam();
   const Golden g("a");
-  auto net = g.net();
+  auto net = g.net(/*freeze=*/true, device);
   torch::NoGradGuard no_grad;
-  const auto out = net->ernie(g.get("text_ids"), g.get("text_len"));
-  EXPECT_TRUE(close(valid_rows(out, g.get("text_len")), valid_rows(g.get("ernie_out"), g.get("text_len"))));
+  const auto out = net->ernie(g.get("text_ids", device), g.get("text_len", device));
+  EXPECT_TRUE(close(valid_rows(out, g.get("text_len", device)), valid_rows(g.get("ernie_out"), g.get("text_len", device))));
 }
 
-TEST(ModelGolden, TextCnnFeature) {
+TEST_P(ModelGoldenOnDevice, TextCnnFeature) {
+  const torch::Device device = GetParam();
   const Golden g("a");
-  auto net = g.net();
+  auto net = g.net(/*freeze=*/true, device);
   torch::NoGradGuard no_grad;
-  EXPECT_TRUE(close(net->text_feature(g.get("text_ids"), g.get("text_len")), g.get("text_feature")));
+  EXPECT_TRUE(close(net->text_feature(g.get("text_ids", device), g.get("text_len", device)), g.get("text_feature")));
 }
 
-TEST(ModelGolden, EachLstmDirection) {
+TEST_P(ModelGoldenOnDevice, EachLstmDirection) {
+  const torch::Device device = GetParam();
   const Golden g("a");
-  auto net = g.net();
+  auto net = g.net(/*freeze=*/true, device);
   torch::NoGradGuard no_grad;
-  const auto rgb = g.get("rgb"), rgb_len = g.get("rgb_len"), audio = g.get("audio"), audio_len = g.get("audio_len");
+  const auto rgb = g.get("rgb", device), rgb_len = g.get("rgb_len", device), audio = g.get("audio", device), audio_len = g.get("audio_len", device);
   // The image forward projection has no bias, the backward one has; audio the other way round.
   EXPECT_TRUE(close(net->image->fwd_lstm(net->image->fwd_proj(rgb), rgb_len), g.get("image_fwd")));
   EXPECT_TRUE(close(net->image->bwd_lstm(net->image->bwd_proj(rgb), rgb_len), g.get("image_bwd")));
@@ -49,37 +55,40 @@ TEST(ModelGolden, EachLstmDirection) {
   EXPECT_TRUE(close(both, torch::cat({g.get("image_fwd"), g.get("image_bwd")}, 2)));
 }
 
-TEST(ModelGolden, AttentionPoolingInEval) {
+TEST_P(ModelGoldenOnDevice, AttentionPoolingInEval) {
+  const torch::Device device = GetParam();
   for (const char* prefix : {"a", "b"}) {
     SCOPED_TRACE(prefix);
     const Golden g(prefix);
-    auto net = g.net();
+    auto net = g.net(/*freeze=*/true, device);
     torch::NoGradGuard no_grad;
-    const auto text = g.get("text_feature").to(torch::kFloat32) * 0.5;  // eval-mode Paddle dropout
-    EXPECT_TRUE(close(net->image(g.get("rgb"), g.get("rgb_len"), text, 0.5), g.get("image_pooled")));
-    EXPECT_TRUE(close(net->audio(g.get("audio"), g.get("audio_len"), text, 0.5), g.get("audio_pooled")));
+    const auto text = g.get("text_feature", device).to(torch::kFloat32) * 0.5;  // eval-mode Paddle dropout
+    EXPECT_TRUE(close(net->image(g.get("rgb", device), g.get("rgb_len", device), text, 0.5), g.get("image_pooled")));
+    EXPECT_TRUE(close(net->audio(g.get("audio", device), g.get("audio_len", device), text, 0.5), g.get("audio_pooled")));
   }
 }
 
-TEST(ModelGolden, LogitsProbabilitiesAndLoss) {
+TEST_P(ModelGoldenOnDevice, LogitsProbabilitiesAndLoss) {
+  const torch::Device device = GetParam();
   for (const char* prefix : {"a", "b"}) {
     SCOPED_TRACE(prefix);
     const Golden g(prefix);
-    auto net = g.net();
+    auto net = g.net(/*freeze=*/true, device);
     torch::NoGradGuard no_grad;
-    const auto logits = net->forward(g.input());
+    const auto logits = net->forward(g.input(device));
     EXPECT_TRUE(close(logits, g.get("logits")));
     EXPECT_TRUE(close(net->probabilities(logits), g.get("probabilities")));
-    EXPECT_TRUE(close(net->loss(logits, g.get("labels")).reshape({1}), g.get("loss")));
+    EXPECT_TRUE(close(net->loss(logits, g.get("labels", device)).reshape({1}), g.get("loss")));
   }
 }
 
-TEST(ModelGolden, GradientsWithErnieFrozen) {
+TEST_P(ModelGoldenOnDevice, GradientsWithErnieFrozen) {
+  const torch::Device device = GetParam();
   for (const char* prefix : {"a", "b"}) {
     SCOPED_TRACE(prefix);
     const Golden g(prefix);
-    auto net = g.net(/*freeze=*/true);
-    net->loss(net->forward(g.input()), g.get("labels")).backward();
+    auto net = g.net(/*freeze=*/true, device);
+    net->loss(net->forward(g.input(device)), g.get("labels", device)).backward();
     const auto params = net->named_parameters();
     int checked = 0;
     for (const auto& t : g.io.tensors) {
@@ -99,12 +108,13 @@ TEST(ModelGolden, GradientsWithErnieFrozen) {
   }
 }
 
-TEST(ModelGolden, GradientsWithErnieTrained) {
+TEST_P(ModelGoldenOnDevice, GradientsWithErnieTrained) {
+  const torch::Device device = GetParam();
   for (const char* prefix : {"a", "b"}) {
     SCOPED_TRACE(prefix);
     const Golden g(prefix);
-    auto net = g.net(/*freeze=*/false);
-    net->loss(net->forward(g.input()), g.get("labels")).backward();
+    auto net = g.net(/*freeze=*/false, device);
+    net->loss(net->forward(g.input(device)), g.get("labels", device)).backward();
     const auto params = net->named_parameters();
     int ernie_checked = 0;
     for (const auto& t : g.io.tensors) {
@@ -117,3 +127,5 @@ TEST(ModelGolden, GradientsWithErnieTrained) {
     EXPECT_GE(ernie_checked, 3);
   }
 }
+
+MVTAG_INSTANTIATE_DEVICE_TESTS(ModelGoldenOnDevice);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "device_test.h"
 #include "model/golden.h"
 #include "mvtag/core/base/error.h"
 #include "mvtag/model/model.h"
@@ -54,19 +55,23 @@ NetInput batch_of(const std::vector<Video>& videos, std::int64_t extra = 0) {
   return in;
 }
 
+// The tests that run the network; those about its construction alone stay on the CPU (TEST).
+class ModelOnDevice : public mvtag::test::DeviceTest {};
+
 }  // namespace
 
-TEST(Model, AVideosOutputDoesNotDependOnItsBatchOrPadding) {
+TEST_P(ModelOnDevice, AVideosOutputDoesNotDependOnItsBatchOrPadding) {
+  const torch::Device device = GetParam();
   const Golden g("a");
-  auto net = g.net();
+  auto net = g.net(/*freeze=*/true, device);
   torch::NoGradGuard no_grad;
   const auto videos = split_videos(g.input());
-  const auto batch_logits = net->forward(g.input());
+  const auto batch_logits = net->forward(g.input(device)).cpu();
   // A different mix: reordered, repeated, padded further with junk.
-  const auto mixed = net->forward(batch_of({videos[2], videos[0], videos[3], videos[1], videos[0]}, 3));
+  const auto mixed = net->forward(batch_of({videos[2], videos[0], videos[3], videos[1], videos[0]}, 3).to(device)).cpu();
   const std::int64_t order[] = {2, 0, 3, 1, 0};
   for (std::size_t b = 0; b < videos.size(); ++b) {
-    const auto alone = net->forward(batch_of({videos[b]}))[0];
+    const auto alone = net->forward(batch_of({videos[b]}).to(device))[0].cpu();
     EXPECT_LE((alone - batch_logits[static_cast<std::int64_t>(b)]).abs().max().item<float>(), 1e-5f) << "video " << b;
   }
   for (std::int64_t i = 0; i < 5; ++i) {
@@ -74,22 +79,24 @@ TEST(Model, AVideosOutputDoesNotDependOnItsBatchOrPadding) {
   }
 }
 
-TEST(Model, ErnieDropoutIsActiveInTrainingEvenWhenFrozen) {
+TEST_P(ModelOnDevice, ErnieDropoutIsActiveInTrainingEvenWhenFrozen) {
+  const torch::Device device = GetParam();
   const Golden g("a");
-  auto net = g.net(/*freeze=*/true);
+  auto net = g.net(/*freeze=*/true, device);
   net->train();
-  const auto ids = g.get("text_ids"), len = g.get("text_len");
+  const auto ids = g.get("text_ids", device), len = g.get("text_len", device);
   const auto a = net->ernie(ids, len), b = net->ernie(ids, len);
   EXPECT_GT((a - b).abs().max().item<float>(), 1e-3f);
   net->eval();
   EXPECT_TRUE(torch::equal(net->ernie(ids, len), net->ernie(ids, len)));
 }
 
-TEST(Model, NoGradientReachesAFrozenErnie) {
+TEST_P(ModelOnDevice, NoGradientReachesAFrozenErnie) {
+  const torch::Device device = GetParam();
   const Golden g("a");
-  auto net = g.net(/*freeze=*/true);
+  auto net = g.net(/*freeze=*/true, device);
   net->train();
-  net->loss(net->forward(g.input()), g.get("labels")).backward();
+  net->loss(net->forward(g.input(device)), g.get("labels", device)).backward();
   for (const auto& p : net->ernie->named_parameters()) {
     EXPECT_FALSE(p.value().requires_grad()) << p.key();
     EXPECT_FALSE(p.value().grad().defined()) << p.key();
@@ -99,26 +106,29 @@ TEST(Model, NoGradientReachesAFrozenErnie) {
   EXPECT_EQ(net->trainable_parameters().size(), net->parameters().size() - net->ernie->parameters().size());
 }
 
-TEST(Model, AnUnfrozenErnieIsTrained) {
+TEST_P(ModelOnDevice, AnUnfrozenErnieIsTrained) {
+  const torch::Device device = GetParam();
   const Golden g("a");
-  auto net = g.net(/*freeze=*/false);
+  auto net = g.net(/*freeze=*/false, device);
   net->train();
-  net->loss(net->forward(g.input()), g.get("labels")).backward();
+  net->loss(net->forward(g.input(device)), g.get("labels", device)).backward();
   const auto grad = net->ernie->layers[0]->as<ErnieLayerImpl>()->ffn_in->weight.grad();
   ASSERT_TRUE(grad.defined());
   EXPECT_GT(grad.abs().max().item<float>(), 0.0f);
   EXPECT_EQ(net->trainable_parameters().size(), net->parameters().size());
 }
 
-TEST(Model, TrainingDiffersFromEvalOnlyThroughDropout) {
+TEST_P(ModelOnDevice, TrainingDiffersFromEvalOnlyThroughDropout) {
+  const torch::Device device = GetParam();
   NetConfig c = tiny_net_config();
   c.drop_rate = 0.0;
   c.ernie.hidden_dropout_prob = 0.0;
   c.ernie.attention_probs_dropout_prob = 0.0;
   torch::manual_seed(1);
   VideoTagNet net(c);
+  net->to(device);
   const Golden g("a");
-  const auto in = g.input();
+  const auto in = g.input(device);
   torch::NoGradGuard no_grad;
   net->train();
   const auto train_out = net->forward(in);
@@ -129,6 +139,7 @@ TEST(Model, TrainingDiffersFromEvalOnlyThroughDropout) {
   c.drop_rate = 0.5;
   torch::manual_seed(1);
   VideoTagNet dropping(c);
+  dropping->to(device);
   dropping->train();
   EXPECT_FALSE(torch::equal(dropping->forward(in), dropping->forward(in)));
 }
@@ -258,29 +269,33 @@ TEST(Model, ParameterCountsFollowTheDocumentedShapes) {
   EXPECT_EQ(rest, 14854768);
 }
 
-TEST(Model, SoftmaxLossNormalisesLabels) {
+TEST_P(ModelOnDevice, SoftmaxLossNormalisesLabels) {
+  const torch::Device device = GetParam();
   NetConfig c = tiny_net_config();
   c.loss_type = "softmax";
   VideoTagNet net(c);
-  const auto logits = torch::tensor({{0.5f, -1.0f, 2.0f}, {0.0f, 0.3f, -0.2f}});
+  const auto logits = torch::tensor({{0.5f, -1.0f, 2.0f}, {0.0f, 0.3f, -0.2f}}).to(device);
   NetConfig c3 = c;
   c3.num_classes = 3;
   VideoTagNet net3(c3);
-  const auto multi_hot = torch::tensor({{1.0f, 0.0f, 1.0f}, {0.0f, 1.0f, 0.0f}});
-  const auto normalised = torch::tensor({{0.5f, 0.0f, 0.5f}, {0.0f, 1.0f, 0.0f}});
-  const auto log_p = torch::log_softmax(logits, 1);
+  net3->to(device);
+  const auto multi_hot = torch::tensor({{1.0f, 0.0f, 1.0f}, {0.0f, 1.0f, 0.0f}}).to(device);
+  const auto normalised = torch::tensor({{0.5f, 0.0f, 0.5f}, {0.0f, 1.0f, 0.0f}}).to(device);
+  const auto log_p = torch::log_softmax(logits.cpu(), 1);
   const double expected = -(0.5 * log_p[0][0].item<double>() + 0.5 * log_p[0][2].item<double>() + log_p[1][1].item<double>());
   EXPECT_NEAR(net3->loss(logits, multi_hot).item<double>(), expected, 1e-6);
   EXPECT_NEAR(net3->loss(logits, normalised).item<double>(), expected, 1e-6);
-  EXPECT_TRUE(torch::allclose(net3->probabilities(logits).sum(1), torch::ones({2})));
+  EXPECT_TRUE(torch::allclose(net3->probabilities(logits).sum(1).cpu(), torch::ones({2})));
 }
 
-TEST(Model, SigmoidLossIsSummedBinaryCrossEntropy) {
+TEST_P(ModelOnDevice, SigmoidLossIsSummedBinaryCrossEntropy) {
+  const torch::Device device = GetParam();
   NetConfig c = tiny_net_config();
   c.num_classes = 2;
   VideoTagNet net(c);
-  const auto z = torch::tensor({{1.0f, -2.0f}, {0.5f, 0.0f}});
-  const auto y = torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}});
+  net->to(device);
+  const auto z = torch::tensor({{1.0f, -2.0f}, {0.5f, 0.0f}}).to(device);
+  const auto y = torch::tensor({{1.0f, 0.0f}, {0.0f, 1.0f}}).to(device);
   // max(z,0) − z·y + log(1 + e^{−|z|}) per element, summed.
   double expected = 0;
   for (int i = 0; i < 2; ++i) {
@@ -290,39 +305,42 @@ TEST(Model, SigmoidLossIsSummedBinaryCrossEntropy) {
     }
   }
   EXPECT_NEAR(net->loss(z, y).item<double>(), expected, 1e-5);
-  EXPECT_TRUE(torch::allclose(net->probabilities(z), torch::sigmoid(z)));
-  const Error e = thrown_error([&] { net->loss(z, torch::zeros({2, 3})); });
+  EXPECT_TRUE(torch::allclose(net->probabilities(z).cpu(), torch::sigmoid(z.cpu())));
+  const Error e = thrown_error([&] { net->loss(z, torch::zeros({2, 3}, device)); });
   EXPECT_EQ(e.where().tensor, "labels");
 }
 
-TEST(Model, BadInputsAreNamed) {
+TEST_P(ModelOnDevice, BadInputsAreNamed) {
+  const torch::Device device = GetParam();
   const Golden g("a");
-  auto net = g.net();
+  auto net = g.net(/*freeze=*/true, device);
   torch::NoGradGuard no_grad;
   const auto expect_named = [&](NetInput in, const std::string& tensor) {
     const Error e = thrown_error([&] { net->forward(in); });
     EXPECT_EQ(e.where().tensor, tensor) << e.what();
     EXPECT_EQ(e.kind(), ErrorKind::Data);
   };
-  auto in = g.input();
+  auto in = g.input(device);
   in.rgb = in.rgb.narrow(2, 0, 5);
   expect_named(in, "rgb");
-  in = g.input();
+  in = g.input(device);
   in.audio = in.audio.narrow(0, 0, 2);
   expect_named(in, "audio");
-  in = g.input();
+  in = g.input(device);
   in.rgb_len[1] = 0;  // an empty image sequence cannot be pooled
   expect_named(in, "rgb_len");
-  in = g.input();
+  in = g.input(device);
   in.audio_len[0] = in.audio.size(1) + 1;
   expect_named(in, "audio_len");
-  in = g.input();
+  in = g.input(device);
   in.text_ids = in.text_ids.to(torch::kInt32);
   expect_named(in, "text");
-  in = g.input();
+  in = g.input(device);
   in.text_len = in.text_len.to(torch::kInt32);
   expect_named(in, "text_len");
-  in = g.input();
-  in.text_ids = torch::ones({4, 13}, torch::kInt64);  // max_position_embeddings is 12
+  in = g.input(device);
+  in.text_ids = torch::ones({4, 13}, torch::TensorOptions(torch::kInt64).device(device));  // max_position_embeddings is 12
   expect_named(in, "text");
 }
+
+MVTAG_INSTANTIATE_DEVICE_TESTS(ModelOnDevice);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "device_test.h"
 #include "model/golden.h"
 #include "model/gradcheck.h"
 #include "mvtag/model/peephole_lstm.h"
@@ -27,9 +28,12 @@ torch::Tensor hand_input() {
   return torch::tensor({1.0, 0.0, 0.5, -1.0, -0.5, 1.0, 0.0, 0.5}, torch::kFloat64).view({1, 2, 4});
 }
 
+class PeepholeLstmOnDevice : public mvtag::test::DeviceTest {};
+
 }  // namespace
 
-TEST(PeepholeLstm, HandComputedForward) {
+TEST_P(PeepholeLstmOnDevice, HandComputedForward) {
+  const torch::Device device = GetParam();
   // t=0: h = c = 0, a = G0 + b = [1.1, 0.2, 0.2, −1.0]
   //   c̃ = tanh(1.1) = 0.800499022, i = f = σ(0.2) = 0.549833997
   //   c0 = c̃·i = 0.440141577, o = σ(−1 + 2·c0) = σ(−0.119716846) = 0.470106483   (new cell)
@@ -40,11 +44,13 @@ TEST(PeepholeLstm, HandComputedForward) {
   //   c1 = c̃·i + c0·f = −0.054985258, o = σ(0.694512099 + 2·c1) = 0.642111754
   //   h1 = o·tanh(c1) = −0.035271141
   auto lstm = hand_lstm(false);
-  const auto out = lstm(hand_input(), torch::tensor({2}, torch::kInt64));
+  lstm->to(device);
+  const auto out = lstm(hand_input().to(device), torch::tensor({2}, torch::kInt64).to(device));
   EXPECT_TRUE(close(out, torch::tensor({0.194512099, -0.035271141}).view({1, 2, 1}), 1e-7));
 }
 
-TEST(PeepholeLstm, HandComputedReverse) {
+TEST_P(PeepholeLstmOnDevice, HandComputedReverse) {
+  const torch::Device device = GetParam();
   // Step 1 first, from a zero state: a = G1 + b = [−0.4, 1.2, −0.3, 0.5]
   //   c̃ = −0.379948962, i = σ(1.2) = 0.768524783, f = σ(−0.3) = 0.425557483
   //   c = −0.292000194, o = σ(0.5 + 2c) = 0.479012242, h1 = −0.136027382
@@ -52,11 +58,13 @@ TEST(PeepholeLstm, HandComputedReverse) {
   //   c̃ = 0.774703757, i = σ(a_i + 0.5c) = 0.521987498, f = σ(a_f − 0.5c) = 0.560694115
   //   c = 0.240662885, o = σ(a_o + 2c) = 0.341930823, h0 = 0.080737313
   auto lstm = hand_lstm(true);
-  const auto out = lstm(hand_input(), torch::tensor({2}, torch::kInt64));
+  lstm->to(device);
+  const auto out = lstm(hand_input().to(device), torch::tensor({2}, torch::kInt64).to(device));
   EXPECT_TRUE(close(out, torch::tensor({0.080737313, -0.136027382}).view({1, 2, 1}), 1e-7));
 }
 
-TEST(PeepholeLstm, EachSequenceRunsOverItsOwnStepsOnly) {
+TEST_P(PeepholeLstmOnDevice, EachSequenceRunsOverItsOwnStepsOnly) {
+  const torch::Device device = GetParam();
   torch::manual_seed(3);
   for (bool reverse : {false, true}) {
     SCOPED_TRACE(reverse ? "reverse" : "forward");
@@ -69,25 +77,30 @@ TEST(PeepholeLstm, EachSequenceRunsOverItsOwnStepsOnly) {
     // Junk after each sequence's end must change nothing.
     x[1].narrow(0, 2, 3).fill_(50.0);
     x[2].narrow(0, 1, 4).fill_(-50.0);
-    const auto out = lstm(x, lengths);
+    lstm->to(device);
+    x = x.to(device);
+    const auto out = lstm(x, lengths.to(device));
     for (std::int64_t b = 0; b < 3; ++b) {
       const auto n = lengths[b].item<std::int64_t>();
-      const auto alone = lstm(x[b].narrow(0, 0, n).unsqueeze(0), lengths[b].view({1}));
+      const auto alone = lstm(x[b].narrow(0, 0, n).unsqueeze(0), lengths[b].view({1}).to(device));
       EXPECT_TRUE(close(out[b].narrow(0, 0, n), alone[0], 1e-6)) << "sample " << b;
       EXPECT_EQ(out[b].narrow(0, n, 5 - n).abs().sum().item<float>(), 0.0f) << "padding must be 0";
     }
   }
 }
 
-TEST(PeepholeLstm, ReverseIsForwardOnTheReversedSequence) {
+TEST_P(PeepholeLstmOnDevice, ReverseIsForwardOnTheReversedSequence) {
+  const torch::Device device = GetParam();
   torch::manual_seed(4);
   PeepholeLstm fwd(2, false), bwd(2, true);
   torch::NoGradGuard no_grad;
   for (auto* p : {&fwd, &bwd}) (*p)->peephole.normal_();
   bwd->weight_hh.copy_(fwd->weight_hh);
   bwd->peephole.copy_(fwd->peephole);
-  const auto x = torch::randn({1, 4, 8});
-  const auto len = torch::tensor({4}, torch::kInt64);
+  fwd->to(device);
+  bwd->to(device);
+  const auto x = torch::randn({1, 4, 8}).to(device);
+  const auto len = torch::tensor({4}, torch::kInt64).to(device);
   EXPECT_TRUE(close(bwd(x, len), fwd(x.flip(1), len).flip(1), 1e-6));
 }
 
@@ -103,7 +116,8 @@ TEST(PeepholeLstm, InitIsXavierOnPaddlesShapeWithZeroBiases) {
   EXPECT_EQ(lstm->peephole.abs().sum().item<double>(), 0.0);
 }
 
-TEST(PeepholeLstm, GradientsMatchFiniteDifferences) {
+TEST_P(PeepholeLstmOnDevice, GradientsMatchFiniteDifferences) {
+  const torch::Device device = GetParam();
   torch::manual_seed(6);
   for (bool reverse : {false, true}) {
     SCOPED_TRACE(reverse ? "reverse" : "forward");
@@ -114,10 +128,13 @@ TEST(PeepholeLstm, GradientsMatchFiniteDifferences) {
       lstm->bias.normal_(0, 0.5);
       lstm->peephole.normal_(0, 0.5);
     }
-    const auto x = torch::randn({2, 3, 8}, torch::kFloat64).requires_grad_(true);
-    const auto lengths = torch::tensor({3, 2}, torch::kInt64);
-    const auto probe = torch::randn({2, 3, 2}, torch::kFloat64);
+    lstm->to(device);
+    const auto x = torch::randn({2, 3, 8}, torch::kFloat64).to(device).requires_grad_(true);
+    const auto lengths = torch::tensor({3, 2}, torch::kInt64).to(device);
+    const auto probe = torch::randn({2, 3, 2}, torch::kFloat64).to(device);
     const auto f = [&] { return (lstm(x, lengths) * probe).sum(); };
     EXPECT_TRUE(mvtag::test::gradients_match(f, {x, lstm->weight_hh, lstm->bias, lstm->peephole}));
   }
 }
+
+MVTAG_INSTANTIATE_DEVICE_TESTS(PeepholeLstmOnDevice);
