@@ -4,6 +4,7 @@
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/interop/pretrained_ernie.h"
 #include "mvtag/model/weights.h"
 
 namespace mvtag {
@@ -34,12 +35,7 @@ LoadedModel load_model_directory(const std::string& dir, const torch::Device& de
   VideoTagNet net = load_model(dir, device);
   Tokenizer tokenizer(Vocab::load((fs::path(dir) / kVocabFile).string()));
   ClassMap classes = ClassMap::load((fs::path(dir) / kClassFile).string(), static_cast<int>(net->config().num_classes));
-  const int rows = static_cast<int>(net->config().ernie.vocab_size);
-  if (tokenizer.vocab().max_id() >= rows) {
-    throw_error(ErrorKind::Model, "vocabulary ids go up to " + std::to_string(tokenizer.vocab().max_id()) +
-                                      " but the embedding table has " + std::to_string(rows) + " rows",
-                at_file((fs::path(dir) / kVocabFile).string()));
-  }
+  check_vocab_fits(tokenizer.vocab(), net->config().ernie, (fs::path(dir) / kVocabFile).string());
   return LoadedModel{net, std::move(tokenizer), std::move(classes), dir};
 }
 

@@ -30,9 +30,9 @@ nlohmann::json state_to_json(const TrainState& s) {
   return {{"epoch", s.epoch},
           {"step", s.step},
           {"batch_in_epoch", s.batch_in_epoch},
-          {"best_hit1", s.best_hit1},
-          {"best_epoch", s.best_epoch},
-          {"bad_validations", s.bad_validations},
+          {"best_hit1", s.validation.best_hit1},
+          {"best_epoch", s.validation.best_epoch},
+          {"bad_validations", s.validation.bad_validations},
           {"seed", s.seed},
           {"history", history},
           {"cpu_rng", s.cpu_rng},
@@ -75,9 +75,9 @@ TrainState read_train_state(const std::string& dir) {
     s.epoch = j.at("epoch");
     s.step = j.at("step");
     s.batch_in_epoch = j.at("batch_in_epoch");
-    s.best_hit1 = j.at("best_hit1");
-    s.best_epoch = j.at("best_epoch");
-    s.bad_validations = j.at("bad_validations");
+    s.validation.best_hit1 = j.at("best_hit1");
+    s.validation.best_epoch = j.at("best_epoch");
+    s.validation.bad_validations = j.at("bad_validations");
     s.seed = j.at("seed");
     s.cpu_rng = j.at("cpu_rng");
     s.cuda_rng = j.at("cuda_rng");

@@ -247,9 +247,9 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     if (result.interrupted && stop_requested()) result.stop_reason = opt.stop->reason();
     result.epochs_completed = state.epoch;
     result.steps = state.step;
-    result.best_hit1 = state.best_hit1;
-    result.best_epoch = state.best_epoch;
-    result.best_dir = state.best_epoch > 0 ? best_dir : "";
+    result.best_hit1 = state.validation.best_hit1;
+    result.best_epoch = state.validation.best_epoch;
+    result.best_dir = state.validation.best_epoch > 0 ? best_dir : "";
     result.last_dir = last_dir;
     return result;
   };
@@ -351,11 +351,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
                        {"skipped", val.stats.skipped}};
       summary += fmt::format(" | valid loss {:.4f}{} GAP {:.4f}", val.loss, hits_text(val.metrics.hit_at),
                              val.metrics.gap);
-      ValidationRecord record{state.best_hit1, state.best_epoch, state.bad_validations};
-      improved = record.record(hit1, epoch + 1);
-      state.best_hit1 = record.best_hit1;
-      state.best_epoch = record.best_epoch;
-      state.bad_validations = record.bad_validations;
+      improved = state.validation.record(hit1, epoch + 1);
     }
     line["best"] = improved;
     state.history.push_back(point);
@@ -363,15 +359,15 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       const StopToken::CriticalSection saving(opt.stop);
       save_model_directory(best_dir, *net, data.tokenizer.vocab(), data.classes);
       summary += fmt::format(" | new best, saved {}", best_dir);
-    } else if (state.best_epoch > 0) {
-      summary += fmt::format(" | best {:.2f} (epoch {})", state.best_hit1, state.best_epoch);
+    } else if (state.validation.best_epoch > 0) {
+      summary += fmt::format(" | best {:.2f} (epoch {})", state.validation.best_hit1, state.validation.best_epoch);
     }
     save_last();
     log.append(line, state.history, "mvtag train: " + opt.save_dir);
     spdlog::info("{}", summary);
 
-    if (ValidationRecord{state.best_hit1, state.best_epoch, state.bad_validations}.should_stop(cfg.train.early_stop)) {
-      spdlog::info("early stop: no better validation Hit@1 in the last {} validations", state.bad_validations);
+    if (state.validation.should_stop(cfg.train.early_stop)) {
+      spdlog::info("early stop: no better validation Hit@1 in the last {} validations", state.validation.bad_validations);
       result.early_stopped = true;
       break;
     }

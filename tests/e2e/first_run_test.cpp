@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "small_job.h"
 #include "mvtag/core/base/io.h"
 
 using namespace mvtag;
@@ -18,60 +19,17 @@ using mvtag::test::BackgroundMvtag;
 using mvtag::test::CliResult;
 using mvtag::test::contains;
 using mvtag::test::run_mvtag;
+using mvtag::test::write_small_job;
 using mvtag::test::TempDir;
 
 namespace {
-
-const char* kConf = R"([MODEL]
-drop_rate = 0.5
-feature_names = ['rgb', 'audio', 'text']
-text_max_len = 16
-feature_dims = [[16], [8], [5, 16, 1]]
-lstm_size_img = 6
-lstm_size_audio = 4
-num_classes = 12
-top_n = [1, 2, 3, 5]
-class_name_file = "data/class.txt"
-ernie_freeze = True
-lstm_pool_mode = 'text_guide'
-
-[TRAIN]
-epoch = 2
-learning_rate = 0.002
-decay_gamma = 0.5
-decay_epochs = [1]
-num_samples = 24
-batch_size = 4
-use_gpu = False
-warmup_epoch = 0
-loss_type = "sigmoid"
-ernie_pretrain_dict_path = "data/ernie/"
-filelist = "data/feature_files/"
-url_title_label_file = "data/train.txt"
-early_stop = 0
-seed = 3
-num_workers = 1
-
-[VALID]
-batch_size = 3
-filelist = "data/feature_files/"
-url_title_label_file = "data/val.txt"
-
-[INFER]
-batch_size = 5
-threshold = 0.3
-filelist = "data/feature_files/"
-url_title_label_file = "data/val.txt"
-)";
 
 class FirstRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("first_run");
-    CliResult r = run_mvtag("demo-data -o data --train 24 --val 8 --rgb-dim 16 --audio-dim 8 --seed 5", dir_->path());
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    write_file_atomic(dir_->file("conf.txt"), kConf);
-    r = run_mvtag("train --conf conf.txt --save_dir run --threads 1", dir_->path());
+    ASSERT_NO_FATAL_FAILURE(write_small_job(*dir_));
+    CliResult r = run_mvtag("train --conf conf.txt --save_dir run --threads 1", dir_->path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // Exported with threshold 0.3 and 16 tokens (stored in inference.json).
     r = run_mvtag("export --conf conf.txt --model run/best --output model", dir_->path());

@@ -9,6 +9,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "cli_runner.h"
+#include "small_job.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/core/data/features.h"
 
@@ -16,52 +17,10 @@ using namespace mvtag;
 using mvtag::test::CliResult;
 using mvtag::test::contains;
 using mvtag::test::run_mvtag;
+using mvtag::test::write_small_job;
 using mvtag::test::TempDir;
 
 namespace {
-
-const char* kConf = R"([MODEL]
-drop_rate = 0.5
-feature_names = ['rgb', 'audio', 'text']
-text_max_len = 16
-feature_dims = [[16], [8], [5, 16, 1]]
-lstm_size_img = 6
-lstm_size_audio = 4
-num_classes = 12
-top_n = [1, 2, 3, 5]
-class_name_file = "data/class.txt"
-ernie_freeze = True
-lstm_pool_mode = 'text_guide'
-
-[TRAIN]
-epoch = 2
-learning_rate = 0.002
-decay_gamma = 0.5
-l2_weight_decay = 8e-4
-decay_epochs = [1]
-num_samples = 24
-batch_size = 4
-use_gpu = False
-warmup_epoch = 0
-loss_type = "sigmoid"
-ernie_pretrain_dict_path = "data/ernie/"
-filelist = "data/feature_files/"
-url_title_label_file = "data/train.txt"
-early_stop = 0
-seed = 3
-num_workers = 2
-
-[VALID]
-batch_size = 3
-filelist = "data/feature_files/"
-url_title_label_file = "data/val.txt"
-
-[INFER]
-batch_size = 5
-threshold = 0.3
-filelist = "data/feature_files/"
-url_title_label_file = "data/val.txt"
-)";
 
 std::vector<std::string> list_names(const std::string& path) {
   std::vector<std::string> names;
@@ -76,9 +35,7 @@ class Workflow : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir("workflow");
-    const CliResult r = run_mvtag("demo-data -o data --train 24 --val 8 --rgb-dim 16 --audio-dim 8 --seed 5", dir_->path());
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    write_file_atomic(dir_->file("conf.txt"), kConf);
+    ASSERT_NO_FATAL_FAILURE(write_small_job(*dir_));
   }
   static void TearDownTestSuite() {
     delete dir_;

@@ -79,9 +79,9 @@ class CheckpointOnDevice : public mvtag::test::DeviceTest {
     state_.epoch = 3;
     state_.step = 417;
     state_.batch_in_epoch = 12;
-    state_.best_hit1 = 100.0 / 3.0;
-    state_.best_epoch = 2;
-    state_.bad_validations = 1;
+    state_.validation.best_hit1 = 100.0 / 3.0;
+    state_.validation.best_epoch = 2;
+    state_.validation.bad_validations = 1;
     state_.seed = 18446744073709551557ull;  // above 2^63: a full uint64 survives the JSON
     state_.history = {{1, 2.5, 10.0 / 3.0, 2.25, 12.5}, {2, 1.0 / 7.0, 40.0, std::nullopt, std::nullopt},
                       {3, 0.1, 55.5, 0.3, std::nullopt}};
@@ -107,9 +107,9 @@ TEST_P(CheckpointOnDevice, TrainStateRoundTrips) {
   EXPECT_EQ(back.epoch, state_.epoch);
   EXPECT_EQ(back.step, state_.step);
   EXPECT_EQ(back.batch_in_epoch, state_.batch_in_epoch);
-  EXPECT_EQ(back.best_hit1, state_.best_hit1);
-  EXPECT_EQ(back.best_epoch, state_.best_epoch);
-  EXPECT_EQ(back.bad_validations, state_.bad_validations);
+  EXPECT_EQ(back.validation.best_hit1, state_.validation.best_hit1);
+  EXPECT_EQ(back.validation.best_epoch, state_.validation.best_epoch);
+  EXPECT_EQ(back.validation.bad_validations, state_.validation.bad_validations);
   EXPECT_EQ(back.seed, state_.seed);
   EXPECT_EQ(back.cpu_rng, state_.cpu_rng);
   EXPECT_EQ(back.cuda_rng, state_.cuda_rng);

@@ -11,6 +11,7 @@
 
 #include <torch/types.h>
 
+#include "mvtag/core/config/schedule.h"
 #include "mvtag/core/data/class_map.h"
 #include "mvtag/core/report/training_plot.h"
 #include "mvtag/core/text/vocab.h"
@@ -28,9 +29,7 @@ struct TrainState {
   std::int64_t epoch = 0;           // epochs completed
   std::int64_t step = 0;            // optimizer steps taken
   std::int64_t batch_in_epoch = 0;  // batches of epoch `epoch` already done (interrupted mid-epoch)
-  double best_hit1 = 0.0;           // best validation Hit@1 so far (percent)
-  std::int64_t best_epoch = 0;      // 1-based epoch of best_hit1; 0 = none yet
-  std::int64_t bad_validations = 0; // validations since the last improvement
+  ValidationRecord validation;      // best validation Hit@1 so far, its epoch, validations since
   std::uint64_t seed = 0;
   std::vector<EpochPoint> history;
   std::string cpu_rng;   // LibTorch generator states, hex
