@@ -16,6 +16,7 @@ packages=(
   libopenblas0-openmp     # fast BLAS for LibTorch; without it the reference BLAS is ~10x slower
   libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev libutf8proc-dev
   zlib1g-dev              # CRC-32 of the ZIP entries torch.save writes
+  libcpp-httplib-dev      # HTTP server for `mvtag serve`
 )
 
 missing=()

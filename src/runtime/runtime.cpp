@@ -52,6 +52,8 @@ std::pair<double, double> cpu_jiffies() {
 
 }  // namespace
 
+void adopt_thread_settings() { at::init_num_threads(); }
+
 double warn_if_cores_busy() {
   const int threads = at::get_num_threads();
   const int cores = static_cast<int>(std::thread::hardware_concurrency());

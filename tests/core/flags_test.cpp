@@ -76,7 +76,7 @@ TEST(Flags, TableIsConsistent) {
       for (const auto& name : f->names) EXPECT_TRUE(names.insert(name).second) << verb << ": " << name << " twice";
     }
   }
-  EXPECT_EQ(flag_verbs(), (std::vector<std::string>{"train", "eval", "infer", "export", "import-paddle"}));
+  EXPECT_EQ(flag_verbs(), (std::vector<std::string>{"train", "eval", "infer", "export", "import-paddle", "serve"}));
 }
 
 TEST(Flags, EveryMemberFlagBindsAMemberOfItsType) {
@@ -168,7 +168,7 @@ TEST(Flags, ReferenceTableHasARowPerEntry) {
   const std::string md = flag_reference_markdown(run_defaults());
   EXPECT_EQ(md.rfind("| Flag | Verbs | Default | Sets | Meaning |\n|---|---|---|---|---|\n", 0), 0u);
   EXPECT_EQ(static_cast<std::size_t>(std::count(md.begin(), md.end(), '\n')), flag_table().size() + 2);
-  EXPECT_NE(md.find("| `--conf FILE`, `--config FILE` | train, eval, infer, export, import-paddle | `conf/conf.txt` |  | "),
+  EXPECT_NE(md.find("| `--conf FILE`, `--config FILE` | train, eval, infer, export, import-paddle, serve | `conf/conf.txt` |  | "),
             std::string::npos)
       << md;
   EXPECT_NE(md.find("| `--batch_size N` | train | the key's value | `TRAIN.batch_size`, `VALID.batch_size` | "),

@@ -75,6 +75,8 @@ class BackgroundMvtag {
 
   bool started() const { return pid_ > 0; }
   void signal(int sig) const { ::kill(pid_, sig); }
+  // What it wrote to stdout so far.
+  std::string out_so_far() const { return std::filesystem::exists(out_file_) ? read_file(out_file_) : ""; }
   // What it wrote to stderr so far.
   std::string err_so_far() const { return std::filesystem::exists(err_file_) ? read_file(err_file_) : ""; }
   // Waits for the process; exit_code is -1 when a signal ended it (not an exit() of its own).

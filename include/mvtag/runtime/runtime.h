@@ -12,6 +12,11 @@ namespace mvtag {
 // Returns the number of intra-op threads now in use.
 int configure_threads(int requested);
 
+// Applies configure_threads()'s intra-op thread count to the calling thread. OpenMP keeps the
+// count per thread, so a thread started by us that runs LibTorch math (the server's batching
+// thread) calls this once before its first forward pass.
+void adopt_thread_settings();
+
 // Measures over ~0.1 s how many cores other processes keep busy; when LibTorch's threads would
 // share cores with them, logs a warning suggesting --threads (OpenMP threads that share cores
 // with other work slow down several times over, see docs/PERFORMANCE.md). Linux only; silent

@@ -9,7 +9,7 @@ namespace mvtag {
 namespace {
 
 // The verbs that read a configuration.
-const std::vector<std::string> kConfigVerbs = {"train", "eval", "infer", "export", "import-paddle"};
+const std::vector<std::string> kConfigVerbs = {"train", "eval", "infer", "export", "import-paddle", "serve"};
 
 FlagSpec keys_flag(std::vector<std::string> names, std::vector<std::string> verbs, FlagValue value,
                    std::string value_name, std::vector<std::string> keys, std::string help) {
