@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/fmt/fmt.h>
@@ -129,6 +131,15 @@ TagServer::TagServer(const ServeOptions& options) : state_(std::make_unique<Stat
   s.http.set_keep_alive_max_count(1000);
   s.http.set_tcp_nodelay(true);
   s.install_routes();
+  // httplib listens with a backlog of 5 (compiled into Debian's library): more simultaneous
+  // connects than that wait for a SYN retransmit (1 s) or fail. Keep the listening socket and
+  // listen() on it again with the system's maximum, which Linux applies to a listening socket.
+  int listening = -1;
+  s.http.set_socket_options([&listening](int fd) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);  // httplib's default, which this replaces
+    listening = fd;
+  });
   if (options.port == 0) {
     s.port = s.http.bind_to_any_port(options.host);
   } else if (s.http.bind_to_port(options.host, options.port)) {
@@ -139,6 +150,7 @@ TagServer::TagServer(const ServeOptions& options) : state_(std::make_unique<Stat
                                            "machine's? --port 0 picks a free port)",
                                            options.host, options.port));
   }
+  if (listening >= 0) ::listen(listening, SOMAXCONN);
 }
 
 TagServer::~TagServer() {

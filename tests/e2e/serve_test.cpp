@@ -144,6 +144,7 @@ class Serve : public ::testing::Test {
   }
 
   static void expect_scores_equal_infer(const Scores& got) {
+    ASSERT_EQ(expected_->size(), 8u);  // the small job's validation videos, 12 classes each at threshold 0
     ASSERT_EQ(got.size(), expected_->size());
     for (const auto& [id, classes] : *expected_) {
       ASSERT_EQ(got.count(id), 1u) << id;
