@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <regex>
@@ -332,6 +333,56 @@ TEST_F(Serve, ASlowClientIsDroppedWhileOthersAreServed) {
   while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<std::size_t>(n));
   EXPECT_EQ(n, 0) << "the connection was not closed by the server (errno " << errno << ")";
   ::close(fd);
+}
+
+// The demo's 240 validation videos (scripts/demo.sh's data and conf/demo.txt, one epoch of
+// training): every one scores as `mvtag infer` scores it, sent as its .pkl file, and all at once
+// as one base64 list.
+TEST(ServeAlone, EveryDemoValidationVideoScoresAsInfer) {
+  TempDir dir("serve_demo");
+  std::filesystem::create_directories(dir.file("conf"));
+  std::filesystem::copy_file(MVTAG_SOURCE_DIR "/conf/demo.txt", dir.file("conf/demo.txt"));
+  CliResult r = run_mvtag("demo-data --output demo_data", dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_mvtag("train --conf conf/demo.txt --save_dir run --set TRAIN.epoch=1", dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_mvtag("export --conf conf/demo.txt --model run/best --output model", dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_mvtag("infer --conf conf/demo.txt --model model --threshold 0 -o infer.json", dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Scores expected;
+  for (const auto& v : json::parse(read_file(dir.file("infer.json")))) add_scores(v, expected);
+  ASSERT_EQ(expected.size(), 240u);
+
+  Server server("--model model --threshold 0", dir.path());
+  ASSERT_TRUE(server.ready()) << server.log();
+  const ClassMap classes = ClassMap::load(dir.file("demo_data/class.txt"));
+  Scores from_pkl, from_list;
+  json list = json::array();
+  httplib::Client client = server.client();
+  for (const VideoItem& item : read_list_file(dir.file("demo_data/val.txt"), ListMode::Infer, classes).items) {
+    const std::string path = feature_path_for(dir.file("demo_data/feature_files"), item.name);
+    const httplib::Params q{{"title", item.title}};
+    auto a = client.Post(httplib::append_query_params("/v1/tag/pkl", q).c_str(), read_file(path),
+                         "application/octet-stream");
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->status, 200) << a->body;
+    add_scores(json::parse(a->body), from_pkl);
+    const VideoFeatures f = load_video_features(path, 2048, 128);
+    list.push_back({{"video_id", f.video_id}, {"title", item.title}, {"image", base64(f.rgb)}, {"audio", base64(f.audio)}});
+  }
+  auto a = client.Post("/v1/tag", json{{"videos", list}}.dump(), "application/json");
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->status, 200) << a->body.substr(0, 300);
+  for (const auto& v : json::parse(a->body)) add_scores(v, from_list);
+  for (const Scores* got : {&from_pkl, &from_list}) {
+    ASSERT_EQ(got->size(), expected.size());
+    for (const auto& [id, classes_p] : expected) {
+      ASSERT_EQ(got->count(id), 1u) << id;
+      ASSERT_EQ(got->at(id).size(), 12u) << id;
+      for (const auto& [name, p] : classes_p) EXPECT_NEAR(got->at(id).at(name), p, 1e-5) << id << " " << name;
+    }
+  }
 }
 
 TEST(ServeAlone, AFullQueueAnswers503AndSigtermFinishesTheRequestInFlight) {
