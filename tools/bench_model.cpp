@@ -1,20 +1,36 @@
-// Speed of the network at the original's sizes (ERNIE 1.0 base, 2048-d frames, 110 classes) on
-// random weights and inputs: eval-mode forward without autograd, and one training step (forward,
-// backward with ERNIE frozen, plain SGD update). Prints ms per batch, videos/s and peak RSS.
+// Speed of the network on random weights and inputs: eval-mode forward without autograd, ERNIE
+// alone, and one training step (forward, backward with ERNIE frozen, plain SGD update) per batch.
+// Prints videos/s, ERNIE's achieved GFLOP/s against this machine's matrix-product rate, and peak
+// RSS. scripts/bench.sh runs it side by side with tools/eager_bench.py (the same network in
+// PyTorch eager) on the same workload file; docs/PERFORMANCE.md has the results.
 //
-//   mvtag_bench_model [--threads N] [--batch 64] [--frames 40] [--audio-frames 20] [--title 30]
-//                     [--iters 3] [--show-config] [--breakdown]
+//   mvtag_bench_model [--workload original|small|fixed] [--batches 4] [--seed 1] [--threads N]
+//                     [--write-workload FILE] [--json] [--breakdown] [--show-config]
+//                     [--batch 64 --frames 40 --audio-frames 20 --title 30]   (fixed sizes)
+//
+// Workloads (lengths drawn per video, uniform, from --seed):
+//   original  ERNIE 1.0 base, 2048/128-d features, LSTM 512/128, 110 classes, batch 64;
+//             image frames 20-60, audio frames 10-40, titles 10-48 tokens
+//   small     the same lengths with a 2-layer ERNIE of width 64 and LSTMs of 128/64, batch 32:
+//             the recurrences dominate
+//   fixed     --batch/--frames/--audio-frames/--title, every video the same (the old benchmark)
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "mvtag/core/config/ernie_config.h"
+#include "mvtag/core/config/net_config.h"
 #include "mvtag/model/model.h"
 #include "mvtag/runtime/blas.h"
 #include "mvtag/runtime/runtime.h"
@@ -22,87 +38,169 @@
 namespace {
 
 struct Options {
+  std::string workload = "fixed";
   int threads = 0;
   std::int64_t batch = 64, frames = 40, audio_frames = 20, title = 30;
-  int iters = 3;
+  int batches = 4;
+  unsigned seed = 1;
+  int iters = 1;  // timed passes over the batches
+  std::string write_workload;
+  bool json = false;
   bool show_config = false;
   bool breakdown = false;
 };
+
+[[noreturn]] void usage(const std::string& message) {
+  std::fprintf(stderr, "mvtag_bench_model: %s\n", message.c_str());
+  std::exit(2);
+}
 
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    const auto next = [&]() -> long {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return std::strtol(argv[++i], nullptr, 10);
+    const auto text = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
     };
-    if (a == "--threads") o.threads = static_cast<int>(next());
-    else if (a == "--batch") o.batch = next();
-    else if (a == "--frames") o.frames = next();
-    else if (a == "--audio-frames") o.audio_frames = next();
-    else if (a == "--title") o.title = next();
-    else if (a == "--iters") o.iters = static_cast<int>(next());
+    const auto number = [&]() -> long { return std::strtol(text().c_str(), nullptr, 10); };
+    if (a == "--workload") o.workload = text();
+    else if (a == "--threads") o.threads = static_cast<int>(number());
+    else if (a == "--batch") o.batch = number();
+    else if (a == "--frames") o.frames = number();
+    else if (a == "--audio-frames") o.audio_frames = number();
+    else if (a == "--title") o.title = number();
+    else if (a == "--batches") o.batches = static_cast<int>(number());
+    else if (a == "--iters") o.iters = static_cast<int>(number());
+    else if (a == "--seed") o.seed = static_cast<unsigned>(number());
+    else if (a == "--write-workload") o.write_workload = text();
+    else if (a == "--json") o.json = true;
     else if (a == "--show-config") o.show_config = true;
     else if (a == "--breakdown") o.breakdown = true;
-    else {
-      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
-      std::exit(2);
-    }
+    else usage("unknown argument " + a);
   }
-  if (o.batch < 1 || o.frames < 1 || o.audio_frames < 1 || o.title < 2 || o.title > 513 || o.iters < 1) {
-    std::fprintf(stderr, "sizes must be positive, --title in [2, 513]\n");
-    std::exit(2);
+  if (o.workload != "original" && o.workload != "small" && o.workload != "fixed") usage("--workload: original, small or fixed");
+  if (o.batch < 1 || o.frames < 1 || o.audio_frames < 1 || o.title < 2 || o.title > 513 || o.batches < 1 || o.iters < 1) {
+    usage("sizes must be positive, --title in [2, 513]");
   }
   return o;
 }
 
-std::string peak_rss() {
+// Per-video lengths of every batch.
+struct BatchLengths {
+  std::vector<std::int64_t> rgb, audio, text;
+};
+
+struct Workload {
+  mvtag::NetConfig config;
+  std::vector<BatchLengths> batches;
+};
+
+Workload make_workload(const Options& o) {
+  Workload w;  // NetConfig{} is the original's sizes
+  std::int64_t batch = 64;
+  if (o.workload == "small") {
+    w.config.ernie.num_hidden_layers = 2;
+    w.config.ernie.hidden_size = 64;
+    w.config.ernie.num_attention_heads = 4;
+    w.config.ernie.intermediate_size = 256;
+    w.config.lstm_size_img = 128;
+    w.config.lstm_size_audio = 64;
+    batch = 32;
+  }
+  std::mt19937 rng(o.seed);
+  const auto uniform = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  for (int b = 0; b < o.batches; ++b) {
+    BatchLengths l;
+    const std::int64_t n = o.workload == "fixed" ? o.batch : batch;
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (o.workload == "fixed") {
+        l.rgb.push_back(o.frames);
+        l.audio.push_back(o.audio_frames);
+        l.text.push_back(o.title);
+      } else {
+        l.rgb.push_back(uniform(20, 60));
+        l.audio.push_back(uniform(10, 40));
+        l.text.push_back(uniform(10, 48));
+      }
+    }
+    w.batches.push_back(std::move(l));
+  }
+  return w;
+}
+
+nlohmann::json workload_json(const Options& o, const Workload& w) {
+  nlohmann::json j;
+  j["workload"] = o.workload;
+  j["seed"] = o.seed;
+  j["config"] = mvtag::net_config_to_json(w.config);
+  j["config"]["ernie"] = mvtag::ernie_config_to_json(w.config.ernie);
+  j["batches"] = nlohmann::json::array();
+  for (const auto& b : w.batches) j["batches"].push_back({{"rgb_len", b.rgb}, {"audio_len", b.audio}, {"text_len", b.text}});
+  return j;
+}
+
+double peak_rss_mb() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return line.substr(6);
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
   }
-  return "unknown";
+  return 0;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// One untimed warm-up run, then the mean of `iters` timed runs, in milliseconds.
-double time_ms(int iters, const std::function<void()>& run) {
-  run();
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < iters; ++i) run();
-  return 1000.0 * seconds_since(start) / iters;
+torch::Tensor lengths_tensor(const std::vector<std::int64_t>& v) { return torch::tensor(v, torch::kInt64); }
+std::int64_t longest(const std::vector<std::int64_t>& v) { return *std::max_element(v.begin(), v.end()); }
+
+mvtag::NetInput random_input(const BatchLengths& l, const mvtag::NetConfig& c) {
+  const auto n = static_cast<std::int64_t>(l.rgb.size());
+  const std::int64_t title = longest(l.text);
+  auto ids = torch::randint(4, c.ernie.vocab_size, {n, title}, torch::kInt64);
+  for (std::int64_t i = 0; i < n; ++i) {
+    ids[i][0] = 1;                 // [CLS]
+    ids[i][l.text[static_cast<std::size_t>(i)] - 1] = 2;  // [SEP]
+  }
+  return {torch::randn({n, longest(l.rgb), c.rgb_dim}), lengths_tensor(l.rgb),
+          torch::randn({n, longest(l.audio), c.audio_dim}), lengths_tensor(l.audio), ids, lengths_tensor(l.text)};
 }
 
-mvtag::NetInput random_input(const Options& o, const mvtag::NetConfig& c) {
-  auto ids = torch::randint(4, c.ernie.vocab_size, {o.batch, o.title}, torch::kInt64);
-  ids.select(1, 0).fill_(1);            // [CLS]
-  ids.select(1, o.title - 1).fill_(2);  // [SEP]
-  return {torch::randn({o.batch, o.frames, c.rgb_dim}),
-          torch::full({o.batch}, o.frames, torch::kInt64),
-          torch::randn({o.batch, o.audio_frames, c.audio_dim}),
-          torch::full({o.batch}, o.audio_frames, torch::kInt64),
-          ids,
-          torch::full({o.batch}, o.title, torch::kInt64)};
+// FLOPs of ERNIE's forward over padded titles of `steps` tokens (what is computed): per layer and
+// title, 8·L·d² for q, k, v and the output, 4·L·d·inner for the FFN, 4·L²·d for the two attention
+// products.
+double ernie_flops(const mvtag::ErnieConfig& e, std::int64_t titles, std::int64_t steps) {
+  const double L = static_cast<double>(steps), d = static_cast<double>(e.hidden_size);
+  const double per_layer = 8 * L * d * d + 4 * L * d * static_cast<double>(e.intermediate_size) + 4 * L * L * d;
+  return per_layer * static_cast<double>(e.num_hidden_layers) * static_cast<double>(titles);
 }
 
-void report(const char* what, double ms, std::int64_t batch) {
-  std::printf("%-28s %9.1f ms/batch  %8.1f videos/s\n", what, ms, 1000.0 * batch / ms);
+// GFLOP/s of a 2048³ float32 matrix product, the best of three.
+double matmul_gflops() {
+  const auto a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048});
+  torch::mm(a, b);
+  double best = 0;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    torch::mm(a, b);
+    best = std::max(best, 2.0 * 2048 * 2048 * 2048 / seconds_since(start) / 1e9);
+  }
+  return best;
 }
 
-// Where the eval forward spends its time, stage by stage.
-void breakdown(mvtag::VideoTagNet& net, const mvtag::NetInput& in, int iters) {
+// Where the eval forward spends its time, stage by stage (the first batch).
+void breakdown(mvtag::VideoTagNet& net, const mvtag::NetInput& in) {
   torch::NoGradGuard no_grad;
   torch::Tensor encoded, text, image_states, audio_states;
   const auto stage = [&](const char* what, const std::function<void()>& run) {
-    std::printf("  %-26s %9.1f ms\n", what, time_ms(iters, run));
+    run();
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    std::printf("  %-26s %9.1f ms\n", what, 1000.0 * seconds_since(start));
   };
   stage("ERNIE", [&] { encoded = net->ernie(in.text_ids, in.text_len); });
   stage("TextCNN", [&] { text = net->textcnn(encoded, in.text_len) * 0.5; });
@@ -127,31 +225,48 @@ int main(int argc, char** argv) {
   const std::string blas = mvtag::ensure_fast_blas();
   const int threads = mvtag::configure_threads(o.threads);
   if (o.show_config) std::printf("%s\n", at::show_config().c_str());
-  std::printf("BLAS: %s\n", blas.c_str());
-  std::printf("LibTorch %s, intra-op threads %d, batch %ld, %ld image / %ld audio frames, %ld-token titles\n",
-              TORCH_VERSION, threads, static_cast<long>(o.batch), static_cast<long>(o.frames),
-              static_cast<long>(o.audio_frames), static_cast<long>(o.title));
-
-  torch::manual_seed(0);
-  const mvtag::NetConfig config;  // the original's sizes
-  auto start = std::chrono::steady_clock::now();
-  mvtag::VideoTagNet net(config);
-  std::printf("%-28s %9.1f ms\n", "build + init", 1000.0 * seconds_since(start));
-  const auto input = random_input(o, config);
-  const auto labels = (torch::rand({o.batch, config.num_classes}) < 0.03).to(torch::kFloat32);
+  torch::manual_seed(static_cast<std::uint64_t>(o.seed));
+  const Workload w = make_workload(o);
+  if (!o.write_workload.empty()) {
+    std::ofstream(o.write_workload) << workload_json(o, w).dump() << "\n";
+  }
+  const auto build_start = std::chrono::steady_clock::now();
+  mvtag::VideoTagNet net(w.config);
+  const double build_s = seconds_since(build_start);
+  std::vector<mvtag::NetInput> inputs;
+  std::vector<torch::Tensor> labels;
+  std::int64_t videos = 0;
+  double flops = 0;
+  for (const auto& b : w.batches) {
+    inputs.push_back(random_input(b, w.config));
+    const auto n = static_cast<std::int64_t>(b.rgb.size());
+    labels.push_back((torch::rand({n, w.config.num_classes}) < 0.03).to(torch::kFloat32));
+    videos += n;
+    flops += ernie_flops(w.config.ernie, n, longest(b.text));
+  }
+  // Each measurement: one untimed warm-up batch, then `iters` passes over every batch.
+  const auto timed = [&](const std::function<void(std::size_t)>& run) {
+    run(0);
+    const auto start = std::chrono::steady_clock::now();
+    for (int it = 0; it < o.iters; ++it) {
+      for (std::size_t i = 0; i < inputs.size(); ++i) run(i);
+    }
+    return seconds_since(start) / o.iters;
+  };
 
   net->eval();
-  const double eval_ms = time_ms(o.iters, [&] {
+  const double eval_s = timed([&](std::size_t i) {
     torch::NoGradGuard no_grad;
-    net->forward(input);
+    net->forward(inputs[i]);
   });
-  report("eval forward (no grad)", eval_ms, o.batch);
-  if (o.breakdown) breakdown(net, input, o.iters);
-
+  const double ernie_s = timed([&](std::size_t i) {
+    torch::NoGradGuard no_grad;
+    net->ernie(inputs[i].text_ids, inputs[i].text_len);
+  });
   net->train();
   const auto params = net->trainable_parameters();
-  const double train_ms = time_ms(o.iters, [&] {
-    const auto loss = net->loss(net->forward(input), labels);
+  const double train_s = timed([&](std::size_t i) {
+    const auto loss = net->loss(net->forward(inputs[i]), labels[i]);
     loss.backward();
     torch::NoGradGuard no_grad;
     for (const auto& [name, p] : params) {
@@ -159,7 +274,31 @@ int main(int argc, char** argv) {
       p.grad().zero_();
     }
   });
-  report("train step (ERNIE frozen)", train_ms, o.batch);
-  std::printf("peak RSS (VmHWM): %s\n", peak_rss().c_str());
+  const double mm = matmul_gflops();
+  const nlohmann::json result = {{"impl", "mvtag"},
+                                 {"workload", o.workload},
+                                 {"threads", threads},
+                                 {"videos", videos},
+                                 {"eval_videos_per_s", static_cast<double>(videos) / eval_s},
+                                 {"train_samples_per_s", static_cast<double>(videos) / train_s},
+                                 {"ernie_gflops", flops / ernie_s / 1e9},
+                                 {"matmul_gflops", mm},
+                                 {"peak_rss_mb", peak_rss_mb()},
+                                 {"build_s", build_s}};
+  if (o.json) {
+    std::printf("%s\n", result.dump().c_str());
+  } else {
+    std::printf("BLAS: %s\nLibTorch %s, intra-op threads %d, workload %s, %d batches, %ld videos\n", blas.c_str(),
+                TORCH_VERSION, threads, o.workload.c_str(), o.batches, static_cast<long>(videos));
+    std::printf("%-28s %9.1f videos/s\n", "eval forward (no grad)", static_cast<double>(videos) / eval_s);
+    std::printf("%-28s %9.1f samples/s\n", "train step (ERNIE frozen)", static_cast<double>(videos) / train_s);
+    std::printf("%-28s %9.1f GFLOP/s (matrix product: %.1f GFLOP/s)\n", "ERNIE forward", flops / ernie_s / 1e9, mm);
+    std::printf("%-28s %9.1f MB\n", "peak RSS (VmHWM)", peak_rss_mb());
+  }
+  if (o.breakdown) {
+    net->eval();
+    std::printf("eval forward by stage (first batch):\n");
+    breakdown(net, inputs[0]);
+  }
   return 0;
 }
