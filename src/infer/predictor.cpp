@@ -7,7 +7,7 @@
 namespace mvtag {
 
 PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& device, const PredictionSink& sink,
-                     const std::string& label) {
+                     const std::string& label, ErnieCache* cache) {
   const bool was_training = net.is_training();
   net.eval();
   torch::NoGradGuard no_grad;
@@ -16,7 +16,9 @@ PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& 
   if (!label.empty()) progress.emplace(label, static_cast<std::int64_t>(loader.dataset_size()), "videos");
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
-    const torch::Tensor logits = net.forward(batch->input.to(device));
+    NetInput input = batch->input.to(device);
+    if (cache != nullptr) input.text_encoded = cache->encode(batch->indices, input.text_ids, input.text_len);
+    const torch::Tensor logits = net.forward(input);
     const torch::Tensor probs = net.probabilities(logits).to(torch::kCPU, torch::kFloat32).contiguous();
     sink(*batch, logits.to(torch::kCPU, torch::kFloat32).contiguous(), probs);
     stats.videos += static_cast<std::size_t>(batch->size());
@@ -32,7 +34,7 @@ PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& 
 }
 
 EvalResult evaluate(VideoTagNetImpl& net, Loader& loader, const torch::Device& device,
-                    const MetricsOptions& options, const std::string& label) {
+                    const MetricsOptions& options, const std::string& label, ErnieCache* cache) {
   MetricsAccumulator acc(static_cast<int>(net.config().num_classes), options);
   LossMeter loss;
   EvalResult result;
@@ -43,7 +45,7 @@ EvalResult evaluate(VideoTagNetImpl& net, Loader& loader, const torch::Device& d
         acc.add(probs.data_ptr<float>(), labels.data_ptr<float>(), static_cast<std::size_t>(batch.size()));
         loss.add(net.loss(logits, labels).item<double>(), static_cast<std::size_t>(batch.size()));
       },
-      label);
+      label, cache);
   result.metrics = acc.finish();
   result.loss = loss.per_sample();
   result.loss_original = loss.original();

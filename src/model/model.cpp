@@ -112,9 +112,18 @@ void VideoTagNetImpl::check_input(const NetInput& in) const {
                  {"text_len", in.text_len, title_steps}});
 }
 
-torch::Tensor VideoTagNetImpl::text_feature(const torch::Tensor& ids, const torch::Tensor& lengths) {
+torch::Tensor VideoTagNetImpl::text_feature(const torch::Tensor& ids, const torch::Tensor& lengths,
+                                            const torch::Tensor& precomputed) {
   torch::Tensor encoded;
-  if (config_.ernie_freeze) {
+  if (precomputed.defined()) {
+    if (precomputed.dim() != 3 || precomputed.size(0) != ids.size(0) || precomputed.size(1) != ids.size(1) ||
+        precomputed.size(2) != config_.ernie.hidden_size) {
+      bad_input("text_encoded", "expected shape [" + std::to_string(ids.size(0)) + ", " + std::to_string(ids.size(1)) +
+                                    ", " + std::to_string(config_.ernie.hidden_size) + "], got " +
+                                    shape_string(precomputed.sizes().vec()));
+    }
+    encoded = precomputed;
+  } else if (config_.ernie_freeze) {
     // No gradient reaches a frozen ERNIE, so skip building its graph; its dropouts still follow
     // the training flag.
     torch::NoGradGuard no_grad;
@@ -128,7 +137,7 @@ torch::Tensor VideoTagNetImpl::text_feature(const torch::Tensor& ids, const torc
 torch::Tensor VideoTagNetImpl::forward(const NetInput& in) {
   check_input(in);
   const double p = config_.drop_rate;
-  const auto text = paddle_dropout(text_feature(in.text_ids, in.text_len), p, is_training());
+  const auto text = paddle_dropout(text_feature(in.text_ids, in.text_len, in.text_encoded), p, is_training());
   const auto image_vec = image(in.rgb, in.rgb_len, text, p);
   const auto audio_vec = audio(in.audio, in.audio_len, text, p);
   return classifier(torch::cat({image_vec, audio_vec, text}, 1));

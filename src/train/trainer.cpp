@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include "mvtag/core/report/progress.h"
 #include "mvtag/core/report/training_plot.h"
 #include "mvtag/infer/predictor.h"
+#include "mvtag/model/ernie_cache.h"
 #include "mvtag/model/model.h"
 #include "mvtag/model/model_dir.h"
 #include "mvtag/model/weights.h"
@@ -214,6 +216,29 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     valid_loader = std::make_unique<Loader>(*data.valid, vo, data.tokenizer.vocab().pad_id());
   }
 
+  // A frozen ERNIE's encodings, computed once (model/ernie_cache.h): the validation titles first
+  // (exact: validation runs ERNIE in eval mode anyway), then, with TRAIN.ernie_cache, the training
+  // titles (which drops ERNIE's dropout from training; docs/COMPAT.md).
+  std::unique_ptr<ErnieCache> valid_cache, train_cache;
+  if (net_config.ernie_freeze) {
+    std::size_t budget = static_cast<std::size_t>(cfg.train.ernie_cache_mb) << 20;
+    ErnieCacheOptions co;
+    if (validate) {
+      co.budget_bytes = budget;
+      co.label = "validation titles";
+      valid_cache = std::make_unique<ErnieCache>(*net->ernie, data.valid->texts(), data.tokenizer.vocab().pad_id(),
+                                                 device, co);
+      budget -= std::min(budget, valid_cache->stats().bytes);
+    }
+    if (cfg.train.ernie_cache) {
+      co.budget_bytes = budget;
+      co.fp16 = cfg.train.ernie_cache_fp16;
+      co.label = "training titles";
+      train_cache = std::make_unique<ErnieCache>(*net->ernie, data.train->texts(), data.tokenizer.vocab().pad_id(),
+                                                 device, co);
+    }
+  }
+
   fs::create_directories(opt.save_dir);
   const std::string best_dir = (fs::path(opt.save_dir) / "best").string();
   const std::string last_dir = (fs::path(opt.save_dir) / "last").string();
@@ -267,7 +292,8 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     double lr = schedule.at(state.step);
     while (auto batch = train_loader.next()) {
       lr = schedule.at(state.step);
-      const NetInput input = batch->input.to(device);
+      NetInput input = batch->input.to(device);
+      if (train_cache) input.text_encoded = train_cache->encode(batch->indices, input.text_ids, input.text_len);
       const torch::Tensor labels = batch->labels.to(device);
       const torch::Tensor logits = net->forward(input);
       const torch::Tensor loss = net->loss(logits, labels);
@@ -335,7 +361,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     state.batch_in_epoch = 0;
     bool improved = false;
     if (validate && (epoch + 1) % opt.valid_interval == 0) {
-      const EvalResult val = evaluate(*net, *valid_loader, device, mo, "validation");
+      const EvalResult val = evaluate(*net, *valid_loader, device, mo, "validation", valid_cache.get());
       result.skipped_samples += val.stats.skipped;
       const double hit1 = val.metrics.hit_at.count(1) ? val.metrics.hit_at.at(1) : val.metrics.yt8m_hit1 * 100;
       point.val_loss = val.loss;

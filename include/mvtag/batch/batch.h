@@ -20,8 +20,11 @@ struct NetInput {
   torch::Tensor audio_len;  // [B] int64
   torch::Tensor text_ids;   // [B, L] int64: [CLS] … [SEP] then 0-padding; L = the batch's longest title
   torch::Tensor text_len;   // [B] int64, 1 ≤ len ≤ L
+  // Optional [B, L, hidden]: ERNIE's output for these titles, already computed (a frozen ERNIE's
+  // cache, model/ernie_cache.h). When defined the network skips ERNIE and reads this instead.
+  torch::Tensor text_encoded;
 
-  // All six tensors moved to `device`.
+  // Every tensor moved to `device`.
   NetInput to(const torch::Device& device) const;
 };
 

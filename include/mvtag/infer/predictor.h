@@ -9,6 +9,7 @@
 
 #include "mvtag/batch/loader.h"
 #include "mvtag/core/report/metrics.h"
+#include "mvtag/model/ernie_cache.h"
 #include "mvtag/model/model.h"
 
 namespace mvtag {
@@ -25,8 +26,9 @@ struct PredictStats {
 
 // One pass over the loader (epoch 0, file order unless the loader shuffles). Restores the
 // network's training flag afterwards. `label` names the progress line ("" = no progress line).
+// With a `cache` of the loader's data set (a frozen ERNIE's outputs), ERNIE is not run again.
 PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& device, const PredictionSink& sink,
-                     const std::string& label);
+                     const std::string& label, ErnieCache* cache = nullptr);
 
 struct EvalResult {
   MetricsReport metrics;
@@ -37,6 +39,6 @@ struct EvalResult {
 
 // Metrics and loss of the network on a labelled loader.
 EvalResult evaluate(VideoTagNetImpl& net, Loader& loader, const torch::Device& device,
-                    const MetricsOptions& options, const std::string& label);
+                    const MetricsOptions& options, const std::string& label, ErnieCache* cache = nullptr);
 
 }  // namespace mvtag

@@ -45,11 +45,14 @@ class VideoTagNetImpl : public torch::nn::Module {
 
   // Logits [B, num_classes]. Throws Error(Data) naming the input on a shape, dtype or length
   // mismatch. In training mode the Paddle dropouts draw masks and ERNIE's dropouts are active
-  // (also when frozen, as in the original); a frozen ERNIE runs without autograd.
+  // (also when frozen, as in the original); a frozen ERNIE runs without autograd. With
+  // input.text_encoded defined, ERNIE is not run: TextCNN reads that tensor (see ernie_cache.h).
   torch::Tensor forward(const NetInput& input);
 
-  // The text feature before dropout: TextCNN over ERNIE, [B, 3·filters].
-  torch::Tensor text_feature(const torch::Tensor& ids, const torch::Tensor& lengths);
+  // The text feature before dropout: TextCNN over ERNIE, [B, 3·filters]. `encoded` (optional)
+  // is ERNIE's output computed already.
+  torch::Tensor text_feature(const torch::Tensor& ids, const torch::Tensor& lengths,
+                             const torch::Tensor& encoded = {});
 
   // sigmoid (loss_type "sigmoid") or softmax over classes ("softmax").
   torch::Tensor probabilities(const torch::Tensor& logits) const;

@@ -381,6 +381,16 @@ std::vector<KeyEntry> build_table() {
           "epoch, as the original did (new in mvtag)"),
       key(train, &T::num_workers, "num_workers", defaults_to("2"),
           "Loader threads reading features and tokenizing titles (new in mvtag)", at_least(0)),
+      key(train, &T::ernie_cache, "ernie_cache", defaults_to("True"),
+          "With MODEL.ernie_freeze: encode each training title with ERNIE once (eval mode) instead of every "
+          "epoch with dropout, as the original did; validation titles are always encoded once (new in mvtag, "
+          "docs/COMPAT.md)"),
+      key(train, &T::ernie_cache_mb, "ernie_cache_mb", defaults_to("2048"),
+          "Memory for those encodings, validation titles first; titles beyond it are encoded with their batch "
+          "(new in mvtag)",
+          at_least(0)),
+      key(train, &T::ernie_cache_fp16, "ernie_cache_fp16", defaults_to("False"),
+          "Store the cached encodings in float16: half the memory, rounding of about 1e-3 (new in mvtag)"),
 
       key(valid, &D::batch_size, "batch_size", kRequired, "Validation and evaluation batch size", at_least(1)),
       key(valid, &D::num_samples, "num_samples", no_effect("464"), unused),

@@ -71,6 +71,9 @@ struct TrainSection {
   int seed = 0;                        // new in mvtag
   bool reshuffle = false;              // new in mvtag
   int num_workers = 0;                 // new in mvtag
+  bool ernie_cache = false;            // new in mvtag
+  int ernie_cache_mb = 0;              // new in mvtag
+  bool ernie_cache_fp16 = false;       // new in mvtag
 };
 
 // [VALID] and [TEST] ([TEST] has no effect at all: evaluation uses [VALID]).

@@ -56,6 +56,7 @@ class Dataset {
   const VideoItem& item(std::size_t i) const { return items_[i]; }
   const std::string& feature_path(std::size_t i) const { return paths_[i]; }
   const TextRecord& text(std::size_t i) const { return texts_[i]; }
+  const std::vector<TextRecord>& texts() const { return texts_; }
   const DatasetOptions& options() const { return options_; }
   const DatasetReport& report() const { return report_; }
   int num_classes() const { return num_classes_; }
