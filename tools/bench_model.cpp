@@ -3,7 +3,10 @@
 // backward with ERNIE frozen, plain SGD update). Prints ms per batch, videos/s and peak RSS.
 //
 //   mvtag_bench_model [--threads N] [--batch 64] [--frames 40] [--audio-frames 20] [--title 30]
-//                     [--iters 3] [--show-config] [--breakdown]
+//                     [--iters 3] [--show-config] [--breakdown] [--reference-lstm]
+//
+// --reference-lstm runs the LSTM recurrences op by op (PeepholeLstmImpl::set_fused(false)), as
+// before the fused recurrence, to compare the two in one binary.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +19,7 @@
 #include <torch/torch.h>
 
 #include "mvtag/model/model.h"
+#include "mvtag/model/peephole_lstm.h"
 #include "mvtag/runtime/blas.h"
 #include "mvtag/runtime/runtime.h"
 
@@ -27,6 +31,7 @@ struct Options {
   int iters = 3;
   bool show_config = false;
   bool breakdown = false;
+  bool reference_lstm = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -48,6 +53,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--iters") o.iters = static_cast<int>(next());
     else if (a == "--show-config") o.show_config = true;
     else if (a == "--breakdown") o.breakdown = true;
+    else if (a == "--reference-lstm") o.reference_lstm = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       std::exit(2);
@@ -120,6 +126,26 @@ void breakdown(mvtag::VideoTagNet& net, const mvtag::NetInput& in, int iters) {
   stage("audio attention pooling", [&] { net->audio->attention(audio_states, in.audio_len, text); });
 }
 
+// The image LSTMs' recurrences with autograd: forward, then backward from a random gradient of
+// their outputs to the gates, weight_hh and peepholes (what the train step pays for them).
+void train_breakdown(mvtag::VideoTagNet& net, const mvtag::NetInput& in, int iters) {
+  torch::Tensor fwd_gates, bwd_gates;
+  {
+    torch::NoGradGuard no_grad;
+    fwd_gates = net->image->fwd_proj(in.rgb) + net->image->fwd_lstm->bias;
+    bwd_gates = net->image->bwd_proj(in.rgb) + net->image->bwd_lstm->bias;
+  }
+  fwd_gates.requires_grad_(true);
+  bwd_gates.requires_grad_(true);
+  const auto probe = torch::randn({fwd_gates.size(0), fwd_gates.size(1), 2 * net->image->fwd_lstm->hidden_size()});
+  std::printf("  %-26s %9.1f ms\n", "image LSTMs fwd + bwd", time_ms(iters, [&] {
+    const auto states = torch::cat({net->image->fwd_lstm->forward_gates(fwd_gates, in.rgb_len),
+                                    net->image->bwd_lstm->forward_gates(bwd_gates, in.rgb_len)}, 2);
+    (states * probe).sum().backward();
+  }));
+  for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,14 +154,18 @@ int main(int argc, char** argv) {
   const int threads = mvtag::configure_threads(o.threads);
   if (o.show_config) std::printf("%s\n", at::show_config().c_str());
   std::printf("BLAS: %s\n", blas.c_str());
-  std::printf("LibTorch %s, intra-op threads %d, batch %ld, %ld image / %ld audio frames, %ld-token titles\n",
+  std::printf("LibTorch %s, intra-op threads %d, batch %ld, %ld image / %ld audio frames, %ld-token titles, %s LSTMs\n",
               TORCH_VERSION, threads, static_cast<long>(o.batch), static_cast<long>(o.frames),
-              static_cast<long>(o.audio_frames), static_cast<long>(o.title));
+              static_cast<long>(o.audio_frames), static_cast<long>(o.title),
+              o.reference_lstm ? "op-by-op" : "fused");
 
   torch::manual_seed(0);
   const mvtag::NetConfig config;  // the original's sizes
   auto start = std::chrono::steady_clock::now();
   mvtag::VideoTagNet net(config);
+  for (const auto& m : net->modules()) {
+    if (auto lstm = std::dynamic_pointer_cast<mvtag::PeepholeLstmImpl>(m)) lstm->set_fused(!o.reference_lstm);
+  }
   std::printf("%-28s %9.1f ms\n", "build + init", 1000.0 * seconds_since(start));
   const auto input = random_input(o, config);
   const auto labels = (torch::rand({o.batch, config.num_classes}) < 0.03).to(torch::kFloat32);
@@ -160,6 +190,7 @@ int main(int argc, char** argv) {
     }
   });
   report("train step (ERNIE frozen)", train_ms, o.batch);
+  if (o.breakdown) train_breakdown(net, input, o.iters);
   std::printf("peak RSS (VmHWM): %s\n", peak_rss().c_str());
   return 0;
 }
