@@ -4,6 +4,7 @@
 //
 //   mvtag_bench_model [--threads N] [--batch 64] [--frames 40] [--audio-frames 20] [--title 30]
 //                     [--iters 3] [--show-config] [--breakdown] [--reference-lstm]
+//                     [--lstm-img 512] [--lstm-audio 128]
 //
 // --reference-lstm runs the LSTM recurrences op by op (PeepholeLstmImpl::set_fused(false)), as
 // before the fused recurrence, to compare the two in one binary.
@@ -28,6 +29,7 @@ namespace {
 struct Options {
   int threads = 0;
   std::int64_t batch = 64, frames = 40, audio_frames = 20, title = 30;
+  std::int64_t lstm_img = 512, lstm_audio = 128;  // the LSTMs' hidden sizes (the demo: 128, 32)
   int iters = 3;
   bool show_config = false;
   bool breakdown = false;
@@ -54,12 +56,15 @@ Options parse(int argc, char** argv) {
     else if (a == "--show-config") o.show_config = true;
     else if (a == "--breakdown") o.breakdown = true;
     else if (a == "--reference-lstm") o.reference_lstm = true;
+    else if (a == "--lstm-img") o.lstm_img = next();
+    else if (a == "--lstm-audio") o.lstm_audio = next();
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       std::exit(2);
     }
   }
-  if (o.batch < 1 || o.frames < 1 || o.audio_frames < 1 || o.title < 2 || o.title > 513 || o.iters < 1) {
+  if (o.batch < 1 || o.frames < 1 || o.audio_frames < 1 || o.title < 2 || o.title > 513 || o.iters < 1 ||
+      o.lstm_img < 1 || o.lstm_audio < 1) {
     std::fprintf(stderr, "sizes must be positive, --title in [2, 513]\n");
     std::exit(2);
   }
@@ -154,13 +159,16 @@ int main(int argc, char** argv) {
   const int threads = mvtag::configure_threads(o.threads);
   if (o.show_config) std::printf("%s\n", at::show_config().c_str());
   std::printf("BLAS: %s\n", blas.c_str());
-  std::printf("LibTorch %s, intra-op threads %d, batch %ld, %ld image / %ld audio frames, %ld-token titles, %s LSTMs\n",
+  std::printf("LibTorch %s, intra-op threads %d, batch %ld, %ld image / %ld audio frames, %ld-token titles\n",
               TORCH_VERSION, threads, static_cast<long>(o.batch), static_cast<long>(o.frames),
-              static_cast<long>(o.audio_frames), static_cast<long>(o.title),
-              o.reference_lstm ? "op-by-op" : "fused");
+              static_cast<long>(o.audio_frames), static_cast<long>(o.title));
+  std::printf("LSTMs of %ld (image) and %ld (audio), recurrences %s\n", static_cast<long>(o.lstm_img),
+              static_cast<long>(o.lstm_audio), o.reference_lstm ? "op by op (--reference-lstm)" : "fused");
 
   torch::manual_seed(0);
-  const mvtag::NetConfig config;  // the original's sizes
+  mvtag::NetConfig config;  // the original's sizes
+  config.lstm_size_img = o.lstm_img;
+  config.lstm_size_audio = o.lstm_audio;
   auto start = std::chrono::steady_clock::now();
   mvtag::VideoTagNet net(config);
   for (const auto& m : net->modules()) {
