@@ -6,6 +6,7 @@
 //
 //   mvtag_bench_model [--workload original|small|fixed] [--batches 4] [--seed 1] [--threads N]
 //                     [--write-workload FILE] [--json] [--breakdown] [--show-config] [--no-ernie-cache]
+//                     [--reference-lstm] [--lstm-img H] [--lstm-audio H]
 //                     [--batch 64 --frames 40 --audio-frames 20 --title 30]   (fixed sizes)
 //
 // Workloads (lengths drawn per video, uniform, from --seed):
@@ -19,6 +20,9 @@
 // (TRAIN.ernie_cache, model/ernie_cache.h): the cache is filled once before the timing, and its
 // cost per title is reported (and included in train_samples_per_s_epoch1, the rate of a first
 // epoch that fills it). --no-ernie-cache runs ERNIE in every step, as the original did.
+// --reference-lstm runs the LSTM recurrences op by op (PeepholeLstmImpl::set_fused(false)), as
+// before the fused recurrence, to compare the two in one binary; --lstm-img / --lstm-audio change
+// the LSTMs' hidden sizes of any workload.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +43,7 @@
 #include "mvtag/core/config/net_config.h"
 #include "mvtag/model/ernie_cache.h"
 #include "mvtag/model/model.h"
+#include "mvtag/model/peephole_lstm.h"
 #include "mvtag/runtime/blas.h"
 #include "mvtag/runtime/runtime.h"
 
@@ -56,6 +61,8 @@ struct Options {
   bool show_config = false;
   bool breakdown = false;
   bool ernie_cache = true;  // the training step reads ERNIE's cached encodings (TRAIN.ernie_cache's default)
+  bool reference_lstm = false;
+  std::int64_t lstm_img = 0, lstm_audio = 0;  // 0: the workload's
 };
 
 [[noreturn]] void usage(const std::string& message) {
@@ -86,6 +93,9 @@ Options parse(int argc, char** argv) {
     else if (a == "--show-config") o.show_config = true;
     else if (a == "--breakdown") o.breakdown = true;
     else if (a == "--no-ernie-cache") o.ernie_cache = false;
+    else if (a == "--reference-lstm") o.reference_lstm = true;
+    else if (a == "--lstm-img") o.lstm_img = number();
+    else if (a == "--lstm-audio") o.lstm_audio = number();
     else usage("unknown argument " + a);
   }
   if (o.workload != "original" && o.workload != "small" && o.workload != "fixed") usage("--workload: original, small or fixed");
@@ -117,6 +127,8 @@ Workload make_workload(const Options& o) {
     w.config.lstm_size_audio = 64;
     batch = 32;
   }
+  if (o.lstm_img > 0) w.config.lstm_size_img = o.lstm_img;
+  if (o.lstm_audio > 0) w.config.lstm_size_audio = o.lstm_audio;
   std::mt19937 rng(o.seed);
   const auto uniform = [&](std::int64_t lo, std::int64_t hi) {
     return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
@@ -227,6 +239,30 @@ void breakdown(mvtag::VideoTagNet& net, const mvtag::NetInput& in) {
   stage("audio attention pooling", [&] { net->audio->attention(audio_states, in.audio_len, text); });
 }
 
+// The image LSTMs' recurrences with autograd: forward, then backward from a random gradient of
+// their outputs to the gates, weight_hh and peepholes (what the train step pays for them).
+void train_breakdown(mvtag::VideoTagNet& net, const mvtag::NetInput& in) {
+  torch::Tensor fwd_gates, bwd_gates;
+  {
+    torch::NoGradGuard no_grad;
+    fwd_gates = net->image->fwd_proj(in.rgb) + net->image->fwd_lstm->bias;
+    bwd_gates = net->image->bwd_proj(in.rgb) + net->image->bwd_lstm->bias;
+  }
+  fwd_gates.requires_grad_(true);
+  bwd_gates.requires_grad_(true);
+  const auto probe = torch::randn({fwd_gates.size(0), fwd_gates.size(1), 2 * net->image->fwd_lstm->hidden_size()});
+  const auto run = [&] {
+    const auto states = torch::cat({net->image->fwd_lstm->forward_gates(fwd_gates, in.rgb_len),
+                                    net->image->bwd_lstm->forward_gates(bwd_gates, in.rgb_len)}, 2);
+    (states * probe).sum().backward();
+  };
+  run();
+  const auto start = std::chrono::steady_clock::now();
+  run();
+  std::printf("  %-26s %9.1f ms\n", "image LSTMs fwd + bwd", 1000.0 * seconds_since(start));
+  for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,6 +278,9 @@ int main(int argc, char** argv) {
   const auto build_start = std::chrono::steady_clock::now();
   mvtag::VideoTagNet net(w.config);
   const double build_s = seconds_since(build_start);
+  for (const auto& m : net->modules()) {
+    if (auto lstm = std::dynamic_pointer_cast<mvtag::PeepholeLstmImpl>(m)) lstm->set_fused(!o.reference_lstm);
+  }
   std::vector<mvtag::NetInput> inputs;
   std::vector<std::vector<std::size_t>> keys;  // each video's title, in `titles`
   std::vector<mvtag::TextRecord> titles;
@@ -317,7 +356,8 @@ int main(int argc, char** argv) {
                                  {"ernie_gflops", flops / ernie_s / 1e9},
                                  {"matmul_gflops", mm},
                                  {"peak_rss_mb", peak_rss_mb()},
-                                 {"build_s", build_s}};
+                                 {"build_s", build_s},
+                                 {"lstm", o.reference_lstm ? "op by op" : "fused"}};
   if (o.json) {
     std::printf("%s\n", result.dump().c_str());
   } else {
@@ -335,8 +375,10 @@ int main(int argc, char** argv) {
   }
   if (o.breakdown) {
     net->eval();
-    std::printf("eval forward by stage (first batch):\n");
+    std::printf("eval forward by stage (first batch; LSTM recurrences %s):\n",
+                o.reference_lstm ? "op by op" : "fused");
     breakdown(net, inputs[0]);
+    train_breakdown(net, inputs[0]);
   }
   return 0;
 }

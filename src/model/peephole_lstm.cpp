@@ -19,6 +19,13 @@ torch::Tensor PeepholeLstmImpl::forward(const torch::Tensor& projected, const to
 }
 
 torch::Tensor PeepholeLstmImpl::forward_gates(const torch::Tensor& gates, const torch::Tensor& lengths) {
+  if (fused_ && fused_lstm_supported(gates, weight_hh, peephole)) {
+    return peephole_lstm_fused(gates, weight_hh, peephole, lengths, reverse_);
+  }
+  return forward_gates_reference(gates, lengths);
+}
+
+torch::Tensor PeepholeLstmImpl::forward_gates_reference(const torch::Tensor& gates, const torch::Tensor& lengths) {
   const auto batch = gates.size(0), steps = gates.size(1), h_size = hidden_;
   const auto valid = sequence_mask(lengths, steps);             // [B, T]
   const auto padded = valid.logical_not().unsqueeze(2);         // [B, T, 1]
