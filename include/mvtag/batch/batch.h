@@ -22,7 +22,7 @@ struct NetInput {
   torch::Tensor text_len;   // [B] int64, 1 ≤ len ≤ L
   // Optional [B, L, hidden]: ERNIE's output for these titles, already computed (a frozen ERNIE's
   // cache, model/ernie_cache.h). When defined the network skips ERNIE and reads this instead.
-  torch::Tensor text_encoded;
+  torch::Tensor text_encoded{};
 
   // Every tensor moved to `device`.
   NetInput to(const torch::Device& device) const;
