@@ -48,7 +48,7 @@ done
 if [ ! -x "$py" ]; then cat "$results"; exit 0; fi
 "$py" - "$results" "$threads" <<'PY'
 import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 metrics = [("train_samples_per_s", "training, samples/s", True),
            ("train_samples_per_s_epoch1", "training, first epoch (mvtag fills its ERNIE cache)", True),
            ("eval_videos_per_s", "inference, videos/s", True),

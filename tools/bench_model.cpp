@@ -41,6 +41,7 @@
 
 #include "mvtag/core/config/ernie_config.h"
 #include "mvtag/core/config/net_config.h"
+#include "mvtag/core/base/log.h"
 #include "mvtag/model/ernie_cache.h"
 #include "mvtag/model/model.h"
 #include "mvtag/model/peephole_lstm.h"
@@ -267,6 +268,7 @@ void train_breakdown(mvtag::VideoTagNet& net, const mvtag::NetInput& in) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  mvtag::setup_logging("info");  // logs to stderr: stdout holds the results (one JSON line with --json)
   const std::string blas = mvtag::ensure_fast_blas();
   const int threads = mvtag::configure_threads(o.threads);
   if (o.show_config) std::printf("%s\n", at::show_config().c_str());
