@@ -120,7 +120,7 @@ TEST(ClassMap, ErrorsNameTheFileAndLine) {
   EXPECT_EQ(error_of([] { parse("\n \n"); }), "class.txt: no class names in the file");
   const std::string bad_utf8 = error_of([] { parse("a\n\xFF" "b\n"); });
   EXPECT_EQ(bad_utf8.rfind("class.txt:2: invalid UTF-8", 0), 0u) << bad_utf8;
-  EXPECT_EQ(error_of([] { parse("a\n", -1); }), "class.txt: num_classes must be >= 0, got -1");
+  EXPECT_EQ(error_of([] { parse("a\n", -1); }), "class.txt: num_classes must be in 0..1000000 (kMaxClasses), got -1");
   const ClassMap m = parse("a\nb\n");
   EXPECT_EQ(error_of([&] { m.name_of(2); }), "class index 2 is outside [0, 2)");
   EXPECT_EQ(error_of([&] { m.name_of(-1); }), "class index -1 is outside [0, 2)");

@@ -47,6 +47,23 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+std::string read_file(const std::string& path, std::uint64_t max_bytes, const std::string& limit_name) {
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > max_bytes) {
+    throw_error(ErrorKind::Data,
+                "is " + std::to_string(size) + " bytes, above the limit of " + std::to_string(max_bytes) + " (" +
+                    limit_name + ")",
+                at_file(path));
+  }
+  std::string out = read_file(path);
+  if (out.size() > max_bytes) {  // grew meanwhile, or a pipe
+    throw_error(ErrorKind::Data,
+                "is more than " + std::to_string(max_bytes) + " bytes, the limit (" + limit_name + ")", at_file(path));
+  }
+  return out;
+}
+
 bool path_exists(const std::string& path) {
   std::error_code ec;
   return fs::exists(path, ec);

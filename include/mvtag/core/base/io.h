@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <fstream>
 #include <string>
 
@@ -9,6 +10,9 @@ namespace mvtag {
 
 // Whole file as bytes. Throws Error(Io) naming the file.
 std::string read_file(const std::string& path);
+// The same for a file that may not be larger than max_bytes (a limit of core/base/limits.h, named
+// by limit_name in the error, which is Error(Data) naming the file and both sizes).
+std::string read_file(const std::string& path, std::uint64_t max_bytes, const std::string& limit_name);
 
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
