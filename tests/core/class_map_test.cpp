@@ -160,3 +160,13 @@ TEST(ClassMap, ReadsTheCommittedFixture) {
   EXPECT_EQ(m.find("美食-烹饪"), 4);
   EXPECT_EQ(m.name_of(5), "class_5");
 }
+
+// Found by fuzz_class_map: a file with two byte order marks has a first name that starts with
+// U+FEFF; to_text() lost it on the way back, because load() strips one leading BOM.
+TEST(ClassMap, TextRoundTripKeepsAFirstNameThatStartsWithAByteOrderMark) {
+  const ClassMap m = parse("\xEF\xBB\xBF\xEF\xBB\xBF" "a\nb\n");
+  ASSERT_TRUE(m.find("\xEF\xBB\xBF" "a").has_value());
+  EXPECT_EQ(m.to_text(), "\xEF\xBB\xBF\xEF\xBB\xBF" "a\t0\nb\t1\n");
+  const ClassMap back = parse(m.to_text());
+  EXPECT_EQ(back.name_to_index(), m.name_to_index());
+}

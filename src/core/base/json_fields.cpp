@@ -33,7 +33,7 @@ json read_json_file(const std::string& path) {
   };
   try {
     return json::parse(text, depth_check);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
     throw_error(ErrorKind::Config, std::string("not valid JSON: ") + e.what(), at_file(path));
   }
 }

@@ -199,6 +199,9 @@ std::string ClassMap::to_text() const {
   for (const auto& [name, index] : name_to_index_) rows.emplace_back(index, name);
   std::sort(rows.begin(), rows.end());
   std::string out;
+  // load() removes one leading byte order mark: a first name that starts with U+FEFF (a file
+  // that had two) needs one in front of it to read back intact.
+  if (!rows.empty() && rows.front().second.rfind("\xEF\xBB\xBF", 0) == 0) out = "\xEF\xBB\xBF";
   for (const auto& [index, name] : rows) out += name + "\t" + std::to_string(index) + "\n";
   return out;
 }
