@@ -225,6 +225,20 @@ TEST(LimitsTest, ConfigNumClassesAboveMaxClassesIsRefused) {
   EXPECT_EQ(e.where().key, "MODEL.num_classes");
 }
 
+TEST(LimitsTest, NetworkAboveMaxParametersIsRefusedBeforeItIsBuilt) {
+  // The 20 bytes '"hidden_size": 60000' of a model.json would make LibTorch allocate 1.4 TB.
+  NetConfig net;
+  EXPECT_LT(net_parameter_estimate(net), 2e8);  // the original's network: 0.12 billion
+  net.ernie.hidden_size = 60000;
+  net.ernie.num_attention_heads = 12;
+  const Error e = thrown_error([&] { validate_net_config(net, "model.json"); }, ErrorKind::Config);
+  expect_error(e, "model.json", "kMaxModelParameters");
+  NetConfig wide;
+  wide.lstm_size_img = 1'000'000;
+  expect_error(thrown_error([&] { validate_net_config(wide, "model.json"); }, ErrorKind::Config), "model.json",
+               "kMaxModelParameters");
+}
+
 TEST(LimitsTest, VocabIdAboveMaxIsRefused) {
   const std::string text = "[PAD]\t0\n[CLS]\t1\n[SEP]\t2\n[UNK]\t" + std::to_string(limits::kMaxVocabId + 1) + "\n";
   expect_error(thrown_error([&] { Vocab::parse(text, "vocab.txt"); }, ErrorKind::Data), "vocab.txt:4", "kMaxVocabId");

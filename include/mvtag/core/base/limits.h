@@ -39,4 +39,8 @@ inline constexpr std::uint64_t kMaxLodLevels = 16;             // LoD levels of 
 inline constexpr int kMaxClasses = 1'000'000;                  // class.txt indices, MODEL.num_classes
 inline constexpr int kMaxVocabId = 10'000'000;                 // vocab.txt ids (embedding rows)
 
+// ---- the network a configuration or model.json describes (it is allocated before any weight
+// is read): its weight count, estimated from the big matrices. ERNIE 1.0 base is 0.11 billion.
+inline constexpr double kMaxModelParameters = 2e9;  // 8 GB of float32
+
 }  // namespace mvtag::limits
