@@ -21,7 +21,10 @@ else
 fi
 jobs="$(nproc 2>/dev/null || echo 2)"
 
-cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMVTAG_SANITIZE=address,undefined \
+# -O0: the tests spend their time in LibTorch (not instrumented) or in milliseconds of our code, and
+# -O0 compiles five times faster than -O2 -g under ASan (what keeps the CI step within minutes).
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
+  -DMVTAG_SANITIZE=address,undefined \
   "${extra[@]}" ${CMAKE_ARGS:-} > /dev/null
 nice -n 10 cmake --build "$build_dir" -j "$jobs"
 
