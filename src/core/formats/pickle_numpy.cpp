@@ -188,7 +188,12 @@ Ref reduce_dtype(Machine& m, const PickleGlobal&, const std::vector<Ref>& args) 
       case 'U': kind_name = "strings"; break;
       case 'M':
       case 'm': kind_name = "dates and times"; break;
-      case 'u': kind_name = "uint" + std::to_string(std::atoi(size.c_str()) * 8); break;
+      case 'u':
+        // The size comes from the file: only a short one is turned into bits (int overflow).
+        kind_name = !size.empty() && size.size() <= 4 && size.find_first_not_of("0123456789") == std::string::npos
+                        ? "uint" + std::to_string(std::stoi(size) * 8)
+                        : "unsigned integers of " + size + " bytes";
+        break;
       default: kind_name = "an unknown kind";
     }
     m.fail("numpy dtype " + shown + " (" + kind_name +
