@@ -226,7 +226,7 @@ TEST(LimitsTest, ConfigNumClassesAboveMaxClassesIsRefused) {
 }
 
 TEST(LimitsTest, NetworkAboveMaxParametersIsRefusedBeforeItIsBuilt) {
-  // The 20 bytes '"hidden_size": 60000' of a model.json would make LibTorch allocate 1.4 TB.
+  // The 20 bytes '"hidden_size": 60000' of a model.json would make LibTorch allocate 0.7 TB.
   NetConfig net;
   EXPECT_LT(net_parameter_estimate(net), 2e8);  // the original's network: 0.12 billion
   net.ernie.hidden_size = 60000;
