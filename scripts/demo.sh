@@ -2,11 +2,19 @@
 # The main job on the embedded demo: set up (packages + build), then
 #   demo data -> train -> evaluate + export -> infer
 # with the same scripts a user runs on real data. Everything lands in demo_data/ and runs/demo/.
+#   MVTAG_BIN=build-asan/mvtag scripts/demo.sh   # another binary, without the set-up and build
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-"$root/scripts/setup.sh"
-export MVTAG="$root/build/mvtag" CONF=conf/demo.txt
+# MVTAG_BIN: run the demo with that binary (e.g. a sanitizer build, scripts/sanitize.sh) instead of
+# setting up and building build/mvtag.
+if [ -n "${MVTAG_BIN:-}" ]; then
+  export MVTAG="$MVTAG_BIN"
+else
+  "$root/scripts/setup.sh"
+  export MVTAG="$root/build/mvtag"
+fi
+export CONF=conf/demo.txt
 run="runs/demo"
 start=$(date +%s)
 

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "mvtag/batch/loader.h"
+#include "mvtag/core/base/dir_lock.h"
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/core/config/schedule.h"
@@ -135,10 +136,11 @@ class EpochLog {
       : jsonl_((fs::path(save_dir) / "metrics.jsonl").string()),
         svg_((fs::path(save_dir) / "training_curve.svg").string()) {}
 
+  // The file is small: rewriting it whole, atomically, means a full disk leaves the previous
+  // lines intact instead of half a line at the end.
   void append(const nlohmann::json& line, const std::vector<EpochPoint>& history, const std::string& title) {
-    std::ofstream out(jsonl_, std::ios::app);
-    out << line.dump() << '\n';
-    if (!out) throw_error(ErrorKind::Io, "cannot append", at_file(jsonl_));
+    const std::string previous = path_exists(jsonl_) ? read_file(jsonl_) : "";
+    write_file_atomic(jsonl_, previous + line.dump() + "\n");
     write_file_atomic(svg_, training_curve_svg(history, title));
   }
 
@@ -154,6 +156,9 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
   const Config& cfg = opt.config;
   const bool validate = opt.valid_interval > 0;
   TrainResult result;
+  // Before anything slow: a directory the run cannot write to, or one another run is writing
+  // to, is refused now rather than when the first checkpoint is due.
+  const DirectoryLock save_dir_lock(opt.save_dir, "train");
 
   const PretrainedErnie pretrained = read_pretrained_ernie(cfg.train.ernie_pretrain_dict_path);
   const NetConfig net_config = net_config_from(cfg, pretrained.config);
@@ -239,7 +244,6 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     }
   }
 
-  fs::create_directories(opt.save_dir);
   const std::string best_dir = (fs::path(opt.save_dir) / "best").string();
   const std::string last_dir = (fs::path(opt.save_dir) / "last").string();
   if (opt.resume.empty()) {

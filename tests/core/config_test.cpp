@@ -297,7 +297,7 @@ TEST(Config, RangesAreChecked) {
     EXPECT_EQ(message.rfind(prefix, 0), 0u) << message;
     return message.substr(prefix.size());
   };
-  EXPECT_EQ(error_for("num_classes = 110", "num_classes = 0"), "key 'MODEL.num_classes': must be at least 1, got 0");
+  EXPECT_EQ(error_for("num_classes = 110", "num_classes = 0"), "key 'MODEL.num_classes': must be in 1..1000000, got 0");
   EXPECT_EQ(error_for("batch_size = 64", "batch_size = 0"), "key 'TRAIN.batch_size': must be at least 1, got 0");
   EXPECT_EQ(error_for("batch_size = 16", "batch_size = -2"), "key 'VALID.batch_size': must be at least 1, got -2");
   EXPECT_EQ(error_for("drop_rate = 0.5", "drop_rate = 1.0"), "key 'MODEL.drop_rate': must be in [0, 1), got 1.0");
@@ -521,7 +521,7 @@ TEST(Config, ValidateRechecksChangesMadeInCode) {
   validate_config(cfg);
   cfg.model.num_classes = 0;
   EXPECT_EQ(config_error([&] { validate_config(cfg); }),
-            at(text, "num_classes = ") + "key 'MODEL.num_classes': must be at least 1, got 0");
+            at(text, "num_classes = ") + "key 'MODEL.num_classes': must be in 1..1000000, got 0");
   Config loaded = load_config(kShipped);
   loaded.infer.threshold = 2;
   EXPECT_EQ(config_error([&] { validate_config(loaded); }),

@@ -173,3 +173,14 @@ TEST(ErnieConfig, BadFilesNameTheFile) {
   EXPECT_EQ(e.where().file, path);
   EXPECT_THROW(read_ernie_config(dir.file("absent.json")), Error);
 }
+
+// Found by fuzz_json_config: a number out of double's range made nlohmann throw out_of_range,
+// which escaped read_json_file as a foreign exception instead of an error naming the file.
+TEST(ErnieConfig, NumberOutOfRangeIsAnErrorNamingTheFile) {
+  const mvtag::test::TempDir dir("ernie_config");
+  const std::string path = dir.write("config.json", "{\"attention_probs_dropout_prob\": 1e405}");
+  const Error e = expect_config_error([&] { read_ernie_config(path); });
+  EXPECT_EQ(e.where().file, path);
+  EXPECT_TRUE(mvtag::test::contains(e.what(), "not valid JSON")) << e.what();
+  EXPECT_TRUE(mvtag::test::contains(e.what(), "1e405")) << e.what();
+}

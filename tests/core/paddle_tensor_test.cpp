@@ -262,7 +262,9 @@ TEST(PaddleTensorErrors, VersionsAndLengths) {
 
 TEST(PaddleTensorErrors, LoD) {
   expect_data_error(le32(0) + le64(std::uint64_t(1) << 60) + kRecord23,
-                    {"tensor #0 at byte 0: LoD level count 1152921504606846976 cannot fit in the "
+                    {"tensor #0 at byte 0: LoD level count 1152921504606846976 is above the limit of 16 (kMaxLodLevels)"});
+  expect_data_error(le32(0) + le64(15) + kRecord23,
+                    {"tensor #0 at byte 0: LoD level count 15 cannot fit in the "
                      "50 bytes left"});
   expect_data_error(le32(0) + le64(1) + le64(12) + std::string(12, '\0') + kRecord23.substr(12),
                     {"LoD level 0 has 12 bytes, not a multiple of 8"});
@@ -298,14 +300,17 @@ TEST(PaddleTensorErrors, DimsThatCannotBeRight) {
   const std::string minus_one = "\x10" + std::string(9, '\xff') + "\x01";
   expect_data_error(record("\x08\x05\x10\x02" + minus_one, floats({1, 2})),
                     {"tensor #0 at byte 0: negative dimension in dims [2, -1]"});
-  // Sizes are checked before any allocation: 2^40 x 2^40 floats overflow; 2^20 x 2^20 do not.
+  // Sizes are checked before any allocation: 2^40 x 2^40 and 2^20 x 2^20 floats are above
+  // limits::kMaxTensorBytes; 2^10 x 2^10 is not, and is checked against the bytes left.
   const std::string huge = std::string("\x10\x80\x80\x80\x80\x80\x20", 7);
   expect_data_error(record("\x08\x05" + huge + huge, floats({1})),
-                    {"FP32 [1099511627776, 1099511627776] is too large"});
+                    {"float32 [1099511627776, 1099511627776] is above the limit of 17179869184 bytes per tensor (kMaxTensorBytes)"});
   const std::string big = std::string("\x10\x80\x80\x40", 4);
   expect_data_error(record("\x08\x05" + big + big, floats({1})),
-                    {"truncated data of FP32 [1048576, 1048576]: need 4398046511104 bytes at "
-                     "byte 30, 4 left"});
+                    {"float32 [1048576, 1048576] is above the limit of 17179869184 bytes per tensor (kMaxTensorBytes)"});
+  const std::string k = std::string("\x10\x80\x08", 3);
+  expect_data_error(record("\x08\x05" + k + k, floats({1})),
+                    {"truncated data of FP32 [1024, 1024]: need 4194304 bytes at byte 28, 4 left"});
   expect_data_error(kRecord23 + record(kDesc23, floats({1, 2, 3})),
                     {"tensor #1 at byte 50: truncated data of FP32 [2, 3]: need 24 bytes"});
 }

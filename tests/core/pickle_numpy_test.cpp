@@ -65,3 +65,12 @@ TEST(PickleReader, ArrayStateMayBeAValueList) {
   EXPECT_EQ(v.array.shape, (std::vector<std::int64_t>{2}));
   EXPECT_EQ(v.array.to_float(), (std::vector<float>{1.5f, 2.0f}));
 }
+
+// Found by fuzz_pickle under UBSan (the fuzzer's input, kept as a fixture): a numpy dtype 'u'
+// of 9286750241 bytes overflowed atoi() and the int that turned it into bits for the message.
+TEST(PickleReader, AnAbsurdUnsignedDtypeSizeIsNamedWithoutOverflow) {
+  const Error e = load_error("fuzz_dtype_huge_uint.pkl");
+  EXPECT_NE(std::string(e.what()).find(kDir + "fuzz_dtype_huge_uint.pkl"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("(unsigned integers of 9286750241 bytes) is not supported"), std::string::npos)
+      << e.what();
+}

@@ -172,7 +172,9 @@ TEST(SafetensorsErrors, FileAndHeaderFraming) {
   expect_data_error(std::string(5, '\0'), {"5 bytes is too short"});
   expect_data_error(std::string("\x10\0\0\0\0\0\0\0{}", 10),
                     {"header length 16 goes beyond the end of the file (10 bytes)"});
-  expect_data_error(std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8), {"goes beyond the end"});
+  expect_data_error(std::string("\xff\xff\xff\xff\xff\xff\xff\xff", 8),
+                    {"header length 18446744073709551615 is above the limit of 104857600 bytes (kMaxSafetensorsHeaderBytes)"});
+  expect_data_error(std::string("\0\0\0\x01\0\0\0\0", 8), {"header length 16777216 goes beyond the end"});
   expect_data_error(file_with(" {}", ""), {"does not start with '{'"});
   expect_data_error(file_with(R"({"a": {"dtype": "F32",)", ""), {"not valid JSON"});
   expect_data_error(file_with("{\"\xff\": 1}", ""), {"not valid JSON"});
@@ -202,7 +204,7 @@ TEST(SafetensorsErrors, BadEntries) {
   expect_data_error(
       file_with(R"({"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,1]}})",
                 "a"),
-      {"tensor 'w'", "shape [4294967296, 4294967296] is too large"});
+      {"tensor 'w'", "float64 [4294967296, 4294967296] is above the limit of 17179869184 bytes per tensor (kMaxTensorBytes)"});
 }
 
 TEST(SafetensorsErrors, OffsetsThatDoNotFit) {

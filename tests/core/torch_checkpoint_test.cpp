@@ -102,3 +102,13 @@ TEST(TorchCheckpoint, ReportsDamagedLegacyFiles) {
   write_file_atomic(path, good.substr(0, 200));
   EXPECT_NE(error_of(path).find("model.bin"), std::string::npos);
 }
+
+// Found by fuzz_pickle (the input it wrote, kept as a fixture): a legacy file whose state dict
+// uses a storage that the storage list after it does not hold. The lookup threw std::out_of_range
+// ("map::at") instead of an error naming the file.
+TEST(TorchCheckpoint, LegacyTensorWithoutItsStorageIsAnErrorNamingTheFile) {
+  const std::string path = kDir + "fuzz_legacy_unstored_storage.bin";
+  const std::string message = error_of(path);
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  EXPECT_NE(message.find("is used by a tensor but not stored in the file"), std::string::npos) << message;
+}

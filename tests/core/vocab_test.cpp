@@ -122,7 +122,7 @@ TEST(Vocab, RejectsIdsThatAreNotNonNegativeIntegers) {
   EXPECT_STREQ(parse_error(kSpecials + "x\t1.5\n").what(), "v.txt:5: token id '1.5' is not an integer");
   EXPECT_STREQ(parse_error("[PAD]\t\xEF\xBC\x90\n").what(), "v.txt:1: token id '\xEF\xBC\x90' is not an integer");
   EXPECT_STREQ(parse_error(kSpecials + "x\t99999999999\n").what(),
-               "v.txt:5: token id 99999999999 is too large (max 2147483647)");
+               "v.txt:5: token id 99999999999 is above the limit of 10000000 (kMaxVocabId)");
   EXPECT_EQ(parse_error(kSpecials + "x\t-1\n").kind(), ErrorKind::Data);
 }
 

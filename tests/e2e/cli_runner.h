@@ -21,13 +21,15 @@ struct CliResult {
   std::string err;
 };
 
-// Runs `mvtag <args>` (shell syntax) with `dir` as the working directory.
-inline CliResult run_mvtag(const std::string& args, const std::string& dir = MVTAG_SOURCE_DIR) {
+// Runs `mvtag <args>` (shell syntax) with `dir` as the working directory. `before` is shell text
+// put in front of the binary (a command that runs it, such as setpriv, or "ulimit ...;").
+inline CliResult run_mvtag(const std::string& args, const std::string& dir = MVTAG_SOURCE_DIR,
+                           const std::string& before = "") {
   static std::atomic<int> counter{0};
   const std::string err_file = (std::filesystem::temp_directory_path() /
                                 ("mvtag_stderr_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
                                    .string();
-  const std::string command = "cd '" + dir + "' && '" MVTAG_BINARY "' " + args + " 2>'" + err_file + "'";
+  const std::string command = "cd '" + dir + "' && " + before + " '" MVTAG_BINARY "' " + args + " 2>'" + err_file + "'";
   CliResult r;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return r;

@@ -47,6 +47,23 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+std::string read_file(const std::string& path, std::uint64_t max_bytes, const std::string& limit_name) {
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > max_bytes) {
+    throw_error(ErrorKind::Data,
+                "is " + std::to_string(size) + " bytes, above the limit of " + std::to_string(max_bytes) + " (" +
+                    limit_name + ")",
+                at_file(path));
+  }
+  std::string out = read_file(path);
+  if (out.size() > max_bytes) {  // grew meanwhile, or a pipe
+    throw_error(ErrorKind::Data,
+                "is more than " + std::to_string(max_bytes) + " bytes, the limit (" + limit_name + ")", at_file(path));
+  }
+  return out;
+}
+
 bool path_exists(const std::string& path) {
   std::error_code ec;
   return fs::exists(path, ec);
@@ -79,31 +96,60 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(temp_sib
                   at_file(target.parent_path().string()));
     }
   }
-  out_.open(tmp_, std::ios::binary | std::ios::trunc);
-  if (!out_) throw_error(ErrorKind::Io, "cannot open for writing: " + errno_text(), at_file(tmp_));
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw_error(ErrorKind::Io, "cannot open the temporary file " + tmp_ + " for writing: " + errno_text(),
+                at_file(path_));
+  }
 }
 
 AtomicFile::~AtomicFile() {
   if (!committed_) {
-    out_.close();
-    std::error_code ec;
-    fs::remove(tmp_, ec);
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(tmp_.c_str());
   }
 }
 
+void AtomicFile::fail(const std::string& what, int error_number) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  committed_ = true;  // nothing left to clean up
+  throw_error(ErrorKind::Io, what + ": " + std::strerror(error_number) + " (the previous file, if any, is unchanged)",
+              at_file(path_));
+}
+
 void AtomicFile::write(const void* data, std::size_t size) {
-  out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-  if (!out_) throw_error(ErrorKind::Io, "write failed: " + errno_text(), at_file(tmp_));
+  if (fd_ < 0) throw_error(ErrorKind::Runtime, "write after commit or failure", at_file(path_));
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed", errno);
+    }
+    if (n == 0) fail("write failed", EIO);
+    // A short write (a full disk first takes the bytes that fit): the next call gets the error.
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
 }
 
 void AtomicFile::commit() {
-  out_.flush();
-  out_.close();
-  if (!out_) throw_error(ErrorKind::Io, "write failed: " + errno_text(), at_file(tmp_));
-  std::error_code ec;
-  fs::rename(tmp_, path_, ec);
-  if (ec) throw_error(ErrorKind::Io, "cannot rename temporary file into place: " + ec.message(), at_file(path_));
+  if (fd_ < 0) throw_error(ErrorKind::Runtime, "commit after commit or failure", at_file(path_));
+  if (::fsync(fd_) != 0) fail("cannot flush to the disk (fsync)", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail("cannot close", errno);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot rename the temporary file " + tmp_ + " into place", errno);
   committed_ = true;
+  // Make the rename itself durable; a directory that cannot be synced (some filesystems) is no error.
+  const fs::path parent = fs::path(path_).has_parent_path() ? fs::path(path_).parent_path() : fs::path(".");
+  const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
 }
 
 AtomicDirectory::AtomicDirectory(std::string final_path) : final_(std::move(final_path)) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/base/limits.h"
 
 namespace mvtag {
 
@@ -14,11 +15,25 @@ Location at_key(const std::string& source, const std::string& key) {
   return where;
 }
 
+void check_json_depth(int depth, const std::string& source) {
+  if (depth > limits::kMaxJsonDepth) {
+    throw_error(ErrorKind::Config,
+                "nested deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels (kMaxJsonDepth)",
+                at_file(source));
+  }
+}
+
 json read_json_file(const std::string& path) {
-  const std::string text = read_file(path);
+  const std::string text = read_file(path, limits::kMaxConfigFileBytes, "kMaxConfigFileBytes");
+  const auto depth_check = [&](int depth, json::parse_event_t event, json&) {
+    if (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) {
+      check_json_depth(depth + 1, path);
+    }
+    return true;
+  };
   try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
+    return json::parse(text, depth_check);
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
     throw_error(ErrorKind::Config, std::string("not valid JSON: ") + e.what(), at_file(path));
   }
 }

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/base/limits.h"
 
 namespace mvtag {
 
@@ -324,7 +325,7 @@ std::vector<KeyEntry> build_table() {
       key(model, &M::lstm_size_audio, "lstm_size_audio", kRequired,
           "Hidden size of each direction of the audio LSTM", at_least(1)),
       key(model, &M::num_classes, "num_classes", kRequired, "Number of classes (outputs of the classifier)",
-          at_least(1)),
+          between(1, limits::kMaxClasses)),
       key(model, &M::top_n, "top_n", kRequired, "The k of each Hit@k metric (1..10)",
           Check<std::vector<int>>(check_top_n)),
       key(model, &M::num_first_classes, "num_first_classes", no_effect("20"), unused),
@@ -733,7 +734,7 @@ Config parse_config(const std::string& text, const std::string& source, const st
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   if (!path_exists(path)) throw_error(ErrorKind::Config, "configuration file not found", at_file(path));
   if (is_directory(path)) throw_error(ErrorKind::Config, "is a directory, expected a configuration file", at_file(path));
-  return parse_config(read_file(path), path, overrides);
+  return parse_config(read_file(path, limits::kMaxConfigFileBytes, "kMaxConfigFileBytes"), path, overrides);
 }
 
 void set_config_value(Config& cfg, const std::string& section, const std::string& name, const PyValue& value,

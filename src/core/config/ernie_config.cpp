@@ -7,6 +7,7 @@
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/core/base/json_fields.h"
+#include "mvtag/core/base/limits.h"
 
 namespace mvtag {
 
@@ -81,6 +82,14 @@ json ernie_config_to_json(const ErnieConfig& c) {
   return j;
 }
 
+double ernie_parameter_estimate(const ErnieConfig& c) {
+  const double h = static_cast<double>(c.hidden_size);
+  const double embeddings = (static_cast<double>(c.vocab_size) + static_cast<double>(c.max_position_embeddings) +
+                             static_cast<double>(c.type_vocab_size)) * h;
+  const double layer = 4 * h * h + 2 * h * static_cast<double>(c.intermediate_size);
+  return embeddings + static_cast<double>(c.num_hidden_layers) * layer + h * h;
+}
+
 void validate_ernie_config(const ErnieConfig& c, const std::string& source) {
   check_positive(c.vocab_size, "vocab_size", source);
   check_positive(c.hidden_size, "hidden_size", source);
@@ -94,6 +103,17 @@ void validate_ernie_config(const ErnieConfig& c, const std::string& source) {
                 "hidden_size " + std::to_string(c.hidden_size) + " is not divisible by num_attention_heads " +
                     std::to_string(c.num_attention_heads),
                 at_key(source, "num_attention_heads"));
+  }
+  const double params = ernie_parameter_estimate(c);
+  if (params > limits::kMaxModelParameters) {
+    throw_error(ErrorKind::Config,
+                "vocab_size " + std::to_string(c.vocab_size) + ", hidden_size " + std::to_string(c.hidden_size) +
+                    ", num_hidden_layers " + std::to_string(c.num_hidden_layers) + ", intermediate_size " +
+                    std::to_string(c.intermediate_size) + " and max_position_embeddings " +
+                    std::to_string(c.max_position_embeddings) + " make about " + std::to_string(params / 1e9) +
+                    " billion weights, above the limit of " + std::to_string(limits::kMaxModelParameters / 1e9) +
+                    " billion (kMaxModelParameters)",
+                at_file(source));
   }
   check_probability(c.hidden_dropout_prob, "hidden_dropout_prob", source);
   check_probability(c.attention_probs_dropout_prob, "attention_probs_dropout_prob", source);

@@ -5,6 +5,7 @@
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/core/base/json_fields.h"
+#include "mvtag/core/base/limits.h"
 
 namespace mvtag {
 
@@ -61,6 +62,18 @@ NetConfig net_config_from_json(const json& j, const std::string& source) {
   return c;
 }
 
+double net_parameter_estimate(const NetConfig& c) {
+  const auto d = [](std::int64_t v) { return static_cast<double>(v); };
+  // Bidirectional LSTMs (4 gates over input and hidden state), the TextCNN's windows 2, 3 and 4,
+  // the attention and the classifier over the fused features.
+  const double lstms = 2 * 4 * d(c.lstm_size_img) * (d(c.rgb_dim) + d(c.lstm_size_img)) +
+                       2 * 4 * d(c.lstm_size_audio) * (d(c.audio_dim) + d(c.lstm_size_audio));
+  const double textcnn = 9 * d(c.textcnn_filters) * d(c.ernie.hidden_size);
+  const double attention = 2 * d(c.lstm_size_img) * d(c.text_dim()) + 2 * d(c.lstm_size_audio) * d(c.text_dim());
+  const double classifier = d(c.num_classes) * (2 * d(c.lstm_size_img) + 2 * d(c.lstm_size_audio) + d(c.text_dim()));
+  return ernie_parameter_estimate(c.ernie) + lstms + textcnn + attention + classifier;
+}
+
 void validate_net_config(const NetConfig& c, const std::string& source) {
   try {
     validate_ernie_config(c.ernie, source);
@@ -74,6 +87,17 @@ void validate_net_config(const NetConfig& c, const std::string& source) {
   check_positive(c.num_classes, "num_classes", source);
   check_positive(c.textcnn_filters, "textcnn_filters", source);
   check_probability(c.drop_rate, "drop_rate", source);
+  const double params = net_parameter_estimate(c);
+  if (params > limits::kMaxModelParameters) {
+    throw_error(ErrorKind::Config,
+                "the network (rgb_dim " + std::to_string(c.rgb_dim) + ", audio_dim " + std::to_string(c.audio_dim) +
+                    ", lstm_size_img " + std::to_string(c.lstm_size_img) + ", lstm_size_audio " +
+                    std::to_string(c.lstm_size_audio) + ", textcnn_filters " + std::to_string(c.textcnn_filters) +
+                    ", num_classes " + std::to_string(c.num_classes) + ") makes about " + std::to_string(params / 1e9) +
+                    " billion weights, above the limit of " + std::to_string(limits::kMaxModelParameters / 1e9) +
+                    " billion (kMaxModelParameters)",
+                at_file(source));
+  }
   if (c.loss_type != "sigmoid" && c.loss_type != "softmax") {
     throw_error(ErrorKind::Config, "expected \"sigmoid\" or \"softmax\", got \"" + c.loss_type + "\"",
                 at_key(source, "loss_type"));

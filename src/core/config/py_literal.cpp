@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "mvtag/core/base/limits.h"
 #include "mvtag/core/text/utf8.h"
 
 namespace mvtag {
@@ -199,8 +200,6 @@ class LiteralParser {
   }
 
  private:
-  static constexpr int kMaxNesting = 100;  // Python's parser also gives up on deep nesting
-
   char peek(std::size_t ahead = 0) const { return pos_ + ahead < s_.size() ? s_[pos_ + ahead] : '\0'; }
   bool at_end() const { return pos_ >= s_.size(); }
 
@@ -238,7 +237,10 @@ class LiteralParser {
 
   struct Nest {
     explicit Nest(LiteralParser& p) : p_(p) {
-      if (++p_.nesting_ > kMaxNesting) p_.fail("nested too deeply");
+      // Python's parser also gives up on deep nesting.
+      if (++p_.nesting_ > limits::kMaxLiteralDepth) {
+        p_.fail("nested deeper than " + std::to_string(limits::kMaxLiteralDepth) + " levels (kMaxLiteralDepth)");
+      }
     }
     ~Nest() { --p_.nesting_; }
     LiteralParser& p_;

@@ -7,6 +7,7 @@
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/base/limits.h"
 #include "mvtag/core/data/list_file.h"
 #include "mvtag/core/text/utf8.h"
 
@@ -89,10 +90,14 @@ void check_range(const ClassLine& entry, int num_classes, const std::string& sou
 
 // max index + 1, for callers that do not know num_classes.
 int inferred_num_classes(const std::vector<ClassLine>& lines, const std::string& source) {
-  constexpr int kMax = std::numeric_limits<int>::max();
   int out = 0;
   for (const auto& entry : lines) {
-    if (entry.index >= kMax) check_range(entry, kMax, source);
+    if (entry.index >= limits::kMaxClasses) {
+      throw_error(ErrorKind::Data,
+                  "class '" + entry.name + "' has index " + std::to_string(entry.index) + ", above the limit of " +
+                      std::to_string(limits::kMaxClasses - 1) + " (kMaxClasses)",
+                  at_file(source, entry.line));
+    }
     out = std::max(out, static_cast<int>(entry.index) + 1);
   }
   return out;
@@ -105,8 +110,10 @@ ClassMap ClassMap::load(const std::string& path, int num_classes) {
 }
 
 ClassMap ClassMap::parse(const std::string& text, const std::string& source, int num_classes) {
-  if (num_classes < 0) {
-    throw_error(ErrorKind::Config, "num_classes must be >= 0, got " + std::to_string(num_classes),
+  if (num_classes < 0 || num_classes > limits::kMaxClasses) {
+    throw_error(ErrorKind::Config,
+                "num_classes must be in 0.." + std::to_string(limits::kMaxClasses) + " (kMaxClasses), got " +
+                    std::to_string(num_classes),
                 at_file(source));
   }
   const std::vector<ClassLine> lines = read_class_lines(checked_utf8_text(text, source), source);
@@ -192,6 +199,9 @@ std::string ClassMap::to_text() const {
   for (const auto& [name, index] : name_to_index_) rows.emplace_back(index, name);
   std::sort(rows.begin(), rows.end());
   std::string out;
+  // load() removes one leading byte order mark: a first name that starts with U+FEFF (a file
+  // that had two) needs one in front of it to read back intact.
+  if (!rows.empty() && rows.front().second.rfind("\xEF\xBB\xBF", 0) == 0) out = "\xEF\xBB\xBF";
   for (const auto& [index, name] : rows) out += name + "\t" + std::to_string(index) + "\n";
   return out;
 }

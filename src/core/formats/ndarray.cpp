@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "mvtag/core/base/error.h"
+#include "mvtag/core/base/limits.h"
 
 namespace mvtag {
 
@@ -104,18 +105,32 @@ NDArray NDArray::from_float(std::vector<std::int64_t> shape, const std::vector<f
   return a;
 }
 
-bool checked_nbytes(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t* out) {
-  *out = 0;
-  if (std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; })) return false;
-  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return true;
-  std::uint64_t n = dtype_size(dtype);
-  const auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  for (std::int64_t d : shape) {
-    if (n > limit / static_cast<std::uint64_t>(d)) return false;
-    n *= static_cast<std::uint64_t>(d);
+std::string tensor_size_problem(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t* out) {
+  std::uint64_t ignored = 0;
+  std::uint64_t& n = out ? *out : ignored;
+  n = 0;
+  if (shape.size() > limits::kMaxTensorRank) {
+    return "rank " + std::to_string(shape.size()) + " is above the limit of " + std::to_string(limits::kMaxTensorRank) +
+           " dimensions (kMaxTensorRank)";
   }
-  *out = n;
-  return true;
+  if (std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; })) {
+    return "shape " + shape_string(shape) + " has a negative dimension";
+  }
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return "";
+  std::uint64_t bytes = dtype_size(dtype);
+  for (std::int64_t d : shape) {
+    if (bytes > limits::kMaxTensorBytes / static_cast<std::uint64_t>(d)) {
+      return std::string(dtype_name(dtype)) + " " + shape_string(shape) + " is above the limit of " +
+             std::to_string(limits::kMaxTensorBytes) + " bytes per tensor (kMaxTensorBytes)";
+    }
+    bytes *= static_cast<std::uint64_t>(d);
+  }
+  n = bytes;
+  return "";
+}
+
+bool checked_nbytes(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t* out) {
+  return tensor_size_problem(dtype, shape, out).empty();
 }
 
 std::string shape_string(const std::vector<std::int64_t>& shape) {

@@ -10,6 +10,7 @@
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/base/limits.h"
 
 namespace mvtag {
 
@@ -164,6 +165,10 @@ class RecordReader {
 
   PaddleLoD read_lod() {
     const auto levels = scalar<std::uint64_t>("LoD level count");
+    if (levels > limits::kMaxLodLevels) {
+      fail("LoD level count " + std::to_string(levels) + " is above the limit of " +
+           std::to_string(limits::kMaxLodLevels) + " (kMaxLodLevels)");
+    }
     if (levels > src_.left() / 8) {
       fail("LoD level count " + std::to_string(levels) + " cannot fit in the " +
            std::to_string(src_.left()) + " bytes left");
@@ -261,7 +266,8 @@ class RecordReader {
       if (d < 0) fail("negative dimension in dims " + shape_string(a.shape));
     }
     std::uint64_t n = 0;
-    if (!checked_nbytes(a.dtype, a.shape, &n)) fail(what + " is too large");
+    const std::string problem = tensor_size_problem(a.dtype, a.shape, &n);
+    if (!problem.empty()) fail(problem);
     need(n, "data of " + what);
     return n;
   }
@@ -375,6 +381,14 @@ PaddleTensor PaddleTensorReader::next(const std::string& tensor_name) {
             ? "the file is empty, expected a tensor record"
             : "the file ends after " + std::to_string(impl_->src.count) + " tensors";
     throw_error(ErrorKind::Data, "tensor #" + std::to_string(impl_->src.count) + ": " + message,
+                where);
+  }
+  if (impl_->src.count >= limits::kMaxTensorsPerFile) {
+    Location where = at_file(impl_->src.file);
+    where.tensor = tensor_name;
+    throw_error(ErrorKind::Data,
+                "tensor #" + std::to_string(impl_->src.count) + ": more than " +
+                    std::to_string(limits::kMaxTensorsPerFile) + " tensors in one file (kMaxTensorsPerFile)",
                 where);
   }
   PaddleTensor t = RecordReader(impl_->src, tensor_name).read();

@@ -248,6 +248,7 @@ class Machine {
   std::vector<char> in_progress_;
   std::size_t out_values_ = 0;
   std::size_t out_array_bytes_ = 0;
+  std::size_t out_text_bytes_ = 0;
 };
 
 }  // namespace mvtag::pickle_internal

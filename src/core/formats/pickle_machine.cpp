@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mvtag/core/base/error.h"
+#include "mvtag/core/base/limits.h"
 #include "mvtag/core/text/utf8.h"
 #include "pickle_internal.h"
 
@@ -121,10 +122,14 @@ std::uint64_t Machine::read_le(int bytes) {
   return v;
 }
 
-// A length field; never more than what is left in the input.
+// A length field; never more than what is left in the input, nor than limits::kMaxStringBytes.
 std::size_t Machine::read_length(int bytes, bool is_signed) {
   const std::uint64_t raw = read_le(bytes);
   if (is_signed && (raw >> (8 * bytes - 1)) != 0) fail("negative length");
+  if (raw > limits::kMaxStringBytes) {
+    fail("length " + std::to_string(raw) + " is above the limit of " + std::to_string(limits::kMaxStringBytes) +
+         " bytes per string (kMaxStringBytes)");
+  }
   if (raw > left()) {
     fail("truncated or corrupt: length " + std::to_string(raw) + " exceeds the " + std::to_string(left()) +
          " bytes left");

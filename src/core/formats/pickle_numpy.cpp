@@ -60,14 +60,9 @@ void store(std::vector<std::uint8_t>& data, std::size_t i, T v) {
 NDArray make_array(const Machine& m, const DTypeSpec& spec, std::vector<std::int64_t> shape, std::string_view raw,
                    bool fortran) {
   const std::size_t itemsize = dtype_size(spec.dtype);
-  std::uint64_t expected = itemsize;
-  for (std::int64_t d : shape) {
-    const auto ud = static_cast<std::uint64_t>(d);
-    if (ud != 0 && expected > std::numeric_limits<std::uint64_t>::max() / ud) {
-      m.fail("array shape " + shape_string(shape) + " is too large");
-    }
-    expected *= ud;
-  }
+  std::uint64_t expected = 0;
+  const std::string problem = tensor_size_problem(spec.dtype, shape, &expected);
+  if (!problem.empty()) m.fail("array: " + problem);
   if (raw.size() != expected) {
     m.fail("array data holds " + std::to_string(raw.size()) + " bytes, but shape " + shape_string(shape) + " of " +
            dtype_name(spec.dtype) + " needs " + std::to_string(expected));
@@ -193,7 +188,12 @@ Ref reduce_dtype(Machine& m, const PickleGlobal&, const std::vector<Ref>& args) 
       case 'U': kind_name = "strings"; break;
       case 'M':
       case 'm': kind_name = "dates and times"; break;
-      case 'u': kind_name = "uint" + std::to_string(std::atoi(size.c_str()) * 8); break;
+      case 'u':
+        // The size comes from the file: only a short one is turned into bits (int overflow).
+        kind_name = !size.empty() && size.size() <= 4 && size.find_first_not_of("0123456789") == std::string::npos
+                        ? "uint" + std::to_string(std::stoi(size) * 8)
+                        : "unsigned integers of " + size + " bytes";
+        break;
       default: kind_name = "an unknown kind";
     }
     m.fail("numpy dtype " + shown + " (" + kind_name +

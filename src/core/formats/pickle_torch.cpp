@@ -86,7 +86,8 @@ Ref reduce_rebuild_tensor(Machine& m, const PickleGlobal&, const std::vector<Ref
   }
   if (m.collected_storages() != nullptr) return kNoneRef;
   std::uint64_t nbytes = 0;
-  if (!checked_nbytes(storage.ref.dtype, shape, &nbytes)) m.fail("tensor shape " + shape_string(shape) + " is too large");
+  const std::string problem = tensor_size_problem(storage.ref.dtype, shape, &nbytes);
+  if (!problem.empty()) m.fail("tensor: " + problem);
   const std::string view = "tensor of shape " + shape_string(shape) + ", strides " + shape_string(strides) +
                            " and offset " + std::to_string(offset) + " on storage '" + printable(storage.ref.key) +
                            "' (" + std::to_string(storage.ref.numel) + " elements)";
@@ -177,7 +178,8 @@ Ref torch_persistent_load(Machine& m, Ref pid) {
   ref.dtype = *type.global->storage_dtype;
   ref.numel = m.int_of(items[4], "the storage size");
   std::uint64_t expected = 0;
-  if (!checked_nbytes(ref.dtype, {ref.numel}, &expected)) m.fail("storage size " + std::to_string(ref.numel) + " is invalid");
+  const std::string problem = tensor_size_problem(ref.dtype, {ref.numel}, &expected);
+  if (!problem.empty()) m.fail("storage of " + std::to_string(ref.numel) + " elements: " + problem);
   Node n;
   n.kind = Kind::TorchStorage;
   if (m.collected_storages() != nullptr) {

@@ -340,7 +340,7 @@ void Machine::push_global(std::string_view module, std::string_view name) {
 
 // Python's dict keys compare by value (1 == 1.0 == True); this key makes equal keys collide.
 std::string Machine::hash_key(Ref key, int depth) const {
-  if (depth > kPickleMaxDepth) fail("dict key nested deeper than " + std::to_string(kPickleMaxDepth) + " levels");
+  if (depth > kPickleMaxDepth) fail("dict key nested deeper than " + std::to_string(kPickleMaxDepth) + " levels (kMaxPickleDepth)");
   const Node& n = nodes_[key];
   switch (n.kind) {
     case Kind::None: return "N";
@@ -389,7 +389,7 @@ void Machine::set_items(Ref dict, const std::vector<Ref>& kv) {
 
 PickleValue Machine::convert(Ref r, int depth) {
   const Node& n = nodes_[r];
-  if (depth > kPickleMaxDepth) fail_at(n.offset, "nesting deeper than " + std::to_string(kPickleMaxDepth) + " levels");
+  if (depth > kPickleMaxDepth) fail_at(n.offset, "nesting deeper than " + std::to_string(kPickleMaxDepth) + " levels (kMaxPickleDepth)");
   if (in_progress_[r]) fail_at(n.offset, "recursive structure (a container that contains itself)");
   // Shared references may repeat a value; never hand out more than the input can justify.
   if (++out_values_ > data_.size() + 64) fail_at(n.offset, "shared references expand to too many values");
@@ -398,9 +398,15 @@ PickleValue Machine::convert(Ref r, int depth) {
     case Kind::Bool: return PickleValue::of_bool(n.boolean);
     case Kind::Int: return PickleValue::of_int(n.integer);
     case Kind::Float: return PickleValue::of_float(n.real);
-    case Kind::Str: return PickleValue::of_str(n.text);
-    case Kind::Latin1: return PickleValue::of_str(latin1_to_utf8(n.text));
-    case Kind::Bytes: return PickleValue::of_bytes(n.text);
+    case Kind::Str:
+    case Kind::Latin1:
+    case Kind::Bytes:
+      // A long string referenced many times would otherwise grow quadratically with the input.
+      out_text_bytes_ += n.text.size();
+      if (out_text_bytes_ > 8 * data_.size() + (std::size_t{1} << 20)) fail_at(n.offset, "shared references expand to too much text");
+      if (n.kind == Kind::Str) return PickleValue::of_str(n.text);
+      if (n.kind == Kind::Latin1) return PickleValue::of_str(latin1_to_utf8(n.text));
+      return PickleValue::of_bytes(n.text);
     case Kind::Array:
       out_array_bytes_ += n.array->data.size();
       if (out_array_bytes_ > 8 * (data_.size() + storage_bytes_) + 64) {

@@ -10,6 +10,7 @@
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/base/limits.h"
 
 namespace mvtag {
 
@@ -68,7 +69,11 @@ void append_u64_le(std::string& out, std::uint64_t v) {
 json parse_json_rejecting_duplicates(const std::string& text, const std::string& file) {
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
-  auto callback = [&](int, json::parse_event_t event, json& parsed) {
+  auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth + 1 > limits::kMaxJsonDepth) {
+      fail(file, "header nested deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels (kMaxJsonDepth)");
+    }
     if (event == json::parse_event_t::object_start) {
       open_objects.emplace_back();
     } else if (event == json::parse_event_t::object_end) {
@@ -137,9 +142,8 @@ Entry parse_entry(const std::string& name, const json& value, std::uint64_t buff
          name);
   }
   std::uint64_t expected = 0;
-  if (!checked_nbytes(e.dtype, e.shape, &expected)) {
-    fail(file, "shape " + shape_string(e.shape) + " is too large", name);
-  }
+  const std::string problem = tensor_size_problem(e.dtype, e.shape, &expected);
+  if (!problem.empty()) fail(file, problem, name);
   if (e.end - e.begin != expected) {
     fail(file,
          range + " hold " + std::to_string(e.end - e.begin) + " bytes, but dtype " +
@@ -192,6 +196,10 @@ Header parse_header(const std::string& text, std::uint64_t buffer_size, const st
   if (text.empty() || text[0] != '{') fail(file, "header does not start with '{'");
   const json root = parse_json_rejecting_duplicates(text, file);
   if (!root.is_object()) fail(file, "header must be a JSON object");
+  if (root.size() > limits::kMaxTensorsPerFile) {
+    fail(file, "header lists " + std::to_string(root.size()) + " entries, above the limit of " +
+                   std::to_string(limits::kMaxTensorsPerFile) + " tensors per file (kMaxTensorsPerFile)");
+  }
   Header h;
   for (const auto& [key, value] : root.items()) {
     if (key == kMetadataKey) {
@@ -210,6 +218,10 @@ Header parse_header(const std::string& text, std::uint64_t buffer_size, const st
 // Header length N from the 8-byte prefix, checked against the file size.
 std::uint64_t header_length(const char* prefix, std::uint64_t file_size, const std::string& file) {
   const std::uint64_t n = read_u64_le(prefix);
+  if (n > limits::kMaxSafetensorsHeaderBytes) {
+    fail(file, "header length " + std::to_string(n) + " is above the limit of " +
+                   std::to_string(limits::kMaxSafetensorsHeaderBytes) + " bytes (kMaxSafetensorsHeaderBytes)");
+  }
   if (n > file_size - kPrefixSize) {
     fail(file, "header length " + std::to_string(n) + " goes beyond the end of the file (" +
                    std::to_string(file_size) + " bytes)");

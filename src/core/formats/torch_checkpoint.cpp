@@ -162,7 +162,11 @@ TorchStateDict read_legacy(const std::string& bytes, const std::string& path, st
   const std::map<std::string, std::string_view> storages = legacy_storages(bytes, path, main_at + main_len, refs);
   PickleOptions options;
   options.torch = true;
-  options.torch_storage = [&](const TorchStorageRef& ref) { return storages.at(ref.key); };
+  options.torch_storage = [&](const TorchStorageRef& ref) {
+    const auto it = storages.find(ref.key);
+    if (it == storages.end()) fail(path, "storage '" + ref.key + "' is used by a tensor but not stored in the file");
+    return it->second;
+  };
   return state_dict_from(
       parse_pickle(std::string_view(bytes).substr(main_at, main_len), legacy_source(path, main_at), options), path,
       TorchFileFormat::Legacy);

@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "mvtag/core/base/error.h"
+#include "mvtag/core/base/limits.h"
 
 namespace mvtag {
 
@@ -155,6 +156,10 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     fail(path_, "the central directory (byte " + std::to_string(dir.offset) + ", " + std::to_string(dir.size) +
                     " bytes) lies beyond the end of the file: truncated or corrupt archive");
   }
+  if (dir.count > limits::kMaxZipEntries) {
+    fail(path_, "the central directory claims " + std::to_string(dir.count) + " entries, above the limit of " +
+                    std::to_string(limits::kMaxZipEntries) + " (kMaxZipEntries)");
+  }
   if (dir.count > dir.size / kCentralHeaderSize) {
     fail(path_, "the central directory claims " + std::to_string(dir.count) + " entries in " +
                     std::to_string(dir.size) + " bytes");
@@ -220,8 +225,14 @@ std::string ZipReader::read(const ZipEntry& e) {
   read_at(e.local_header_offset + kLocalHeaderSize, local_name.data(), name_len, where + ": local name");
   if (local_name != e.name) fail(path_, where + ": the local header names '" + local_name + "'");
   if (le(h, 8, 2) != e.method) fail(path_, where + ": local header and central directory disagree on the method");
+  const std::uint64_t data_offset = e.local_header_offset + kLocalHeaderSize + name_len + extra_len;
+  if (data_offset > file_size_ || e.size > file_size_ - data_offset) {
+    fail(path_, where + ": data at byte " + std::to_string(data_offset) + " (" + std::to_string(e.size) +
+                    " bytes) lies beyond the end of the file (" + std::to_string(file_size_) +
+                    " bytes): truncated or corrupt archive");
+  }
   std::string data(static_cast<std::size_t>(e.size), '\0');
-  read_at(e.local_header_offset + kLocalHeaderSize + name_len + extra_len, data.data(), data.size(), where + ": data");
+  read_at(data_offset, data.data(), data.size(), where + ": data");
   const std::uint32_t crc = crc32(data);
   if (crc != e.crc32) {
     fail(path_, where + ": CRC-32 mismatch (stored " + std::to_string(e.crc32) + ", computed " +

@@ -7,6 +7,7 @@
 
 #include "mvtag/core/base/error.h"
 #include "mvtag/core/base/io.h"
+#include "mvtag/core/base/limits.h"
 #include "mvtag/core/text/utf8.h"
 
 namespace mvtag {
@@ -47,12 +48,14 @@ int parse_id(std::string_view field, const Location& where) {
     throw_error(ErrorKind::Data, "token id '" + std::string(field) + "' is not an integer", where);
   }
   long long value = 0;
-  for (; i < s.size() && value <= INT_MAX; ++i) value = value * 10 + (s[i] - '0');
+  for (; i < s.size() && value <= limits::kMaxVocabId; ++i) value = value * 10 + (s[i] - '0');
   if (negative && value != 0) {
     throw_error(ErrorKind::Data, "token id " + std::string(s) + " is negative; ids must be >= 0", where);
   }
-  if (value > INT_MAX) {
-    throw_error(ErrorKind::Data, "token id " + std::string(s) + " is too large (max " + std::to_string(INT_MAX) + ")",
+  if (value > limits::kMaxVocabId) {
+    throw_error(ErrorKind::Data,
+                "token id " + std::string(s) + " is above the limit of " + std::to_string(limits::kMaxVocabId) +
+                    " (kMaxVocabId)",
                 where);
   }
   return static_cast<int>(value);
@@ -84,6 +87,11 @@ Vocab Vocab::parse(std::string_view text, const std::string& source) {
       break;
     }
     std::string token(python_strip(fields[0]));
+    if (fields.size() < 2 && index > static_cast<std::size_t>(limits::kMaxVocabId)) {
+      throw_error(ErrorKind::Data,
+                  "line number as id is above the limit of " + std::to_string(limits::kMaxVocabId) + " (kMaxVocabId)",
+                  where);
+    }
     const int id = fields.size() == 2 ? parse_id(fields[1], where) : static_cast<int>(index);
     if (token.empty()) {
       spdlog::debug("{}:{}: empty token skipped", source, index + 1);

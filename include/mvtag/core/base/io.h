@@ -2,22 +2,28 @@
 #pragma once
 
 #include <cstddef>
-#include <fstream>
+#include <cstdint>
 #include <string>
 
 namespace mvtag {
 
 // Whole file as bytes. Throws Error(Io) naming the file.
 std::string read_file(const std::string& path);
+// The same for a file that may not be larger than max_bytes (a limit of core/base/limits.h, named
+// by limit_name in the error, which is Error(Data) naming the file and both sizes).
+std::string read_file(const std::string& path, std::uint64_t max_bytes, const std::string& limit_name);
 
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
 
-// Writes to "<path>.tmp.<pid>" next to the target and renames it over the target, so a crash
-// never leaves a half-written file under the final name. "-" writes to stdout.
+// Writes to "<path>.tmp.<pid>" next to the target, flushes it to the disk (fsync) and renames it
+// over the target, so a crash or a full disk never leaves a half-written file under the final
+// name: the target holds either its previous content or the new one. "-" writes to stdout.
+// Every failure (open, write, a short write, fsync, close, rename) is Error(Io) naming the target
+// and the system's reason (e.g. "No space left on device"); the temporary file is removed.
 void write_file_atomic(const std::string& path, const std::string& content);
 
-// Streaming form of write_file_atomic for large outputs: write to stream(), then commit().
+// Streaming form of write_file_atomic for large outputs: write() pieces, then commit().
 // Destroying without commit() removes the temporary file.
 class AtomicFile {
  public:
@@ -26,14 +32,14 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
-  std::ostream& stream() { return out_; }
   void write(const void* data, std::size_t size);
   void commit();
 
  private:
+  [[noreturn]] void fail(const std::string& what, int error_number);
   std::string path_;
   std::string tmp_;
-  std::ofstream out_;
+  int fd_ = -1;
   bool committed_ = false;
 };
 

@@ -16,8 +16,11 @@ namespace mvtag {
 // `source` and `key`: where a configuration error points.
 Location at_key(const std::string& source, const std::string& key);
 
-// The JSON document in the file `path`; a file that does not parse is an error naming it.
+// The JSON document in the file `path`; a file that does not parse, is larger than
+// limits::kMaxConfigFileBytes or nests deeper than limits::kMaxJsonDepth is an error naming it.
 nlohmann::json read_json_file(const std::string& path);
+// Throws Error(Config) naming `source` when `depth` is above limits::kMaxJsonDepth.
+void check_json_depth(int depth, const std::string& source);
 
 // Range checks of configuration values: the error names `source` and `key` and gives the value.
 void check_positive(std::int64_t value, const std::string& key, const std::string& source);

@@ -41,8 +41,12 @@ nlohmann::json ernie_config_to_json(const ErnieConfig& config);
 ErnieConfig read_ernie_config(const std::string& path);
 void write_ernie_config(const std::string& path, const ErnieConfig& config);
 
+// The encoder's weight count, from its big matrices (embeddings, attention, feed-forward).
+double ernie_parameter_estimate(const ErnieConfig& config);
+
 // Throws Error(Config) naming `source` and the key when a value is out of range
-// (sizes must be positive, hidden_size divisible by num_attention_heads, dropouts in [0, 1)).
+// (sizes must be positive, hidden_size divisible by num_attention_heads, dropouts in [0, 1),
+// the weight count within limits::kMaxModelParameters).
 void validate_ernie_config(const ErnieConfig& config, const std::string& source);
 
 }  // namespace mvtag

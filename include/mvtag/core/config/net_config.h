@@ -41,7 +41,11 @@ NetConfig net_config_from_json(const nlohmann::json& j, const std::string& sourc
 NetConfig read_net_config(const std::string& path);
 void write_net_config(const std::string& path, const NetConfig& config);
 
-// Throws Error(Config) naming `source` and the key for out-of-range values.
+// The network's weight count, estimated from its big matrices (ERNIE, LSTMs, TextCNN, classifier).
+double net_parameter_estimate(const NetConfig& config);
+
+// Throws Error(Config) naming `source` and the key for out-of-range values, or naming `source`
+// when the weight count is above limits::kMaxModelParameters.
 void validate_net_config(const NetConfig& config, const std::string& source);
 
 // The network the configuration describes, with the encoder sizes of `ernie`.

@@ -31,8 +31,13 @@ struct NDArray {
   static NDArray from_float(std::vector<std::int64_t> shape, const std::vector<float>& values);
 };
 
-// Bytes of a dtype x shape array into *out; false if a dimension is negative or the count does
-// not fit in 63 bits (untrusted shapes from files must be checked before allocating).
+// Untrusted shapes from files are checked with these before anything is allocated.
+// Why a dtype x shape array may not be read: "" when it may, else what is wrong (a negative
+// dimension, a rank above limits::kMaxTensorRank, more bytes than limits::kMaxTensorBytes), as a
+// phrase for an error message. *out (if given) receives the byte count ("" only).
+std::string tensor_size_problem(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t* out = nullptr);
+// The same as a bool: bytes of a dtype x shape array into *out; false when tensor_size_problem
+// says why not.
 bool checked_nbytes(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t* out);
 
 // "[3, 2048]"

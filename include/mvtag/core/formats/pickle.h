@@ -21,12 +21,13 @@
 #include <utility>
 #include <vector>
 
+#include "mvtag/core/base/limits.h"
 #include "mvtag/core/formats/ndarray.h"
 
 namespace mvtag {
 
 // Values nested deeper than this are refused, when reading and when writing.
-constexpr int kPickleMaxDepth = 1000;
+constexpr int kPickleMaxDepth = limits::kMaxPickleDepth;
 
 struct PickleValue {
   enum class Type { None, Bool, Int, Float, Str, Bytes, List, Tuple, Dict, Array };
