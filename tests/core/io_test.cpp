@@ -1,3 +1,7 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -66,4 +70,23 @@ TEST(Io, AtomicDirectoryReplacesOnCommitOnly) {
   EXPECT_FALSE(fs::exists(target + "/a.txt"));
   EXPECT_EQ(read_file(target + "/b.txt"), "2");
   EXPECT_EQ(entries(d.path()), 1u);
+}
+
+// `-o /dev/null` or a named pipe: the target is written directly. A rename would replace the
+// special file itself (as root, /dev/null would become a regular file).
+TEST(Io, WriteToAFifoWritesIntoItAndLeavesItAFifo) {
+  mvtag::test::TempDir dir("io_fifo");
+  const std::string fifo = dir.file("pipe");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);  // a reader, so the writer's open succeeds
+  ASSERT_GE(reader, 0);
+  write_file_atomic(fifo, "hello");
+  char buf[16] = {};
+  const ssize_t n = ::read(reader, buf, sizeof buf);
+  ::close(reader);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0), "hello");
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(e.path().filename(), "pipe") << "left behind: " << e.path();
+  }
 }

@@ -87,6 +87,14 @@ void write_file_atomic(const std::string& path, const std::string& content) {
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(temp_sibling(path_)) {
+  std::error_code status_ec;
+  const fs::file_status status = fs::status(path_, status_ec);
+  if (!status_ec && fs::exists(status) && !fs::is_regular_file(status) && !fs::is_directory(status)) {
+    direct_ = true;
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw_error(ErrorKind::Io, "cannot open for writing: " + errno_text(), at_file(path_));
+    return;
+  }
   const fs::path target(path_);
   if (target.has_parent_path()) {
     std::error_code ec;
@@ -106,14 +114,14 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(temp_sib
 AtomicFile::~AtomicFile() {
   if (!committed_) {
     if (fd_ >= 0) ::close(fd_);
-    ::unlink(tmp_.c_str());
+    if (!direct_) ::unlink(tmp_.c_str());
   }
 }
 
 void AtomicFile::fail(const std::string& what, int error_number) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  ::unlink(tmp_.c_str());
+  if (!direct_) ::unlink(tmp_.c_str());
   committed_ = true;  // nothing left to clean up
   throw_error(ErrorKind::Io, what + ": " + std::strerror(error_number) + " (the previous file, if any, is unchanged)",
               at_file(path_));
@@ -137,6 +145,13 @@ void AtomicFile::write(const void* data, std::size_t size) {
 
 void AtomicFile::commit() {
   if (fd_ < 0) throw_error(ErrorKind::Runtime, "commit after commit or failure", at_file(path_));
+  if (direct_) {  // a device or pipe: nothing to sync or rename
+    const int fd = fd_;
+    fd_ = -1;
+    committed_ = true;
+    if (::close(fd) != 0) fail("cannot close", errno);
+    return;
+  }
   if (::fsync(fd_) != 0) fail("cannot flush to the disk (fsync)", errno);
   const int fd = fd_;
   fd_ = -1;

@@ -41,6 +41,9 @@ class AtomicFile {
   std::string tmp_;
   int fd_ = -1;
   bool committed_ = false;
+  // The target is a device, FIFO or socket (-o /dev/null, a pipe): written directly, since a
+  // rename would replace the special file itself.
+  bool direct_ = false;
 };
 
 // For directories (checkpoints, exported models): build everything inside staging(), then
