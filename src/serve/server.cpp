@@ -281,20 +281,13 @@ void TagServer::State::tag_pkl(const httplib::Request& req, httplib::Response& r
       return answer_error(res, HttpError{400, "the title is required: POST /v1/tag/pkl?title=...", "title"});
     }
     v.title = req.get_param_value("title");
-    if (v.title.find_first_not_of(" \t\r\n") == std::string::npos) {
-      return answer_error(res, HttpError{400, "the title must not be empty (the model reads the title)", "title"});
-    }
+    const RequestLimits l = limits();
+    check_title(v.title, "title", l);
     if (req.body.empty()) return answer_error(res, HttpError{400, "the body must hold a .pkl feature file", "body"});
     const PickleValue record = parse_pickle(req.body, "the request body");
-    VideoFeatures features = video_features_from_record(record, "the request body", tagger->rgb_dim(), tagger->audio_dim());
-    for (const auto* m : {&features.rgb, &features.audio}) {
-      if (m->rows > options.max_frames) {
-        return answer_error(res, HttpError{400,
-                                           fmt::format("{} frames is more than the limit of {} (--max-frames)", m->rows,
-                                                       options.max_frames),
-                                           m == &features.rgb ? "feature.image_pkl" : "feature.audio_pkl"});
-      }
-    }
+    VideoFeatures features = video_features_from_record(record, "the request body", l.rgb_dim, l.audio_dim);
+    check_frame_count(features.rgb.rows, l.max_frames, "feature.image_pkl");
+    check_frame_count(features.audio.rows, l.max_frames, "feature.audio_pkl");
     v.video_id = req.has_param("video_id") ? req.get_param_value("video_id") : features.video_id;
     v.image = std::move(features.rgb);
     v.audio = std::move(features.audio);

@@ -48,9 +48,7 @@ void check_finite(float v, const std::string& field, std::int64_t row, std::int6
 
 void check_frames(std::int64_t rows, std::int64_t cols, const std::string& field, std::int64_t width,
                   std::int64_t max_frames, bool allow_empty) {
-  if (rows > max_frames) {
-    bad(field, fmt::format("{} frames is more than the limit of {} (--max-frames)", rows, max_frames));
-  }
+  check_frame_count(rows, max_frames, field);
   if (rows == 0 && !allow_empty) bad(field, "needs at least one frame");
   if (rows > 0 && cols != width) {
     bad(field, fmt::format("frames must be {} wide (the model's width), got {}", width, cols));
@@ -61,9 +59,8 @@ FeatureMatrix from_nested(const json& value, const std::string& field, std::int6
                           bool allow_empty) {
   FeatureMatrix m;
   const auto rows = static_cast<std::int64_t>(value.size());
-  if (rows > max_frames) check_frames(rows, width, field, width, max_frames, allow_empty);
+  check_frames(rows, width, field, width, max_frames, allow_empty);  // each row's width is checked below
   if (rows == 0) {
-    check_frames(0, width, field, width, max_frames, allow_empty);
     m.cols = width;
     return m;
   }
@@ -166,12 +163,7 @@ VideoInput parse_video(const json& video, const std::string& prefix, const Reque
   v.video_id = string_field(video, "video_id", prefix);
   if (v.video_id.empty()) bad(prefix + "video_id", "must not be empty");
   v.title = string_field(video, "title", prefix);
-  if (v.title.find_first_not_of(" \t\r\n") == std::string::npos) {
-    bad(prefix + "title", "must not be empty (the model reads the title)");
-  }
-  if (v.title.size() > limits.max_title_bytes) {
-    bad(prefix + "title", fmt::format("is {} bytes, more than the limit of {}", v.title.size(), limits.max_title_bytes));
-  }
+  check_title(v.title, prefix + "title", limits);
   if (!video.contains("image")) bad(prefix + "image", "is required");
   if (!video.contains("audio")) bad(prefix + "audio", "is required");
   v.image = parse_feature_matrix_json(video["image"], prefix + "image", limits.rgb_dim, limits.max_frames, false);
@@ -267,6 +259,17 @@ TagRequest parse_tag_request(std::string_view body, const RequestLimits& limits)
     request.videos.push_back(parse_video(v, fmt::format("{}[{}].", prefix, i), limits));
   }
   return request;
+}
+
+void check_title(const std::string& title, const std::string& field, const RequestLimits& limits) {
+  if (title.find_first_not_of(" \t\r\n") == std::string::npos) bad(field, "must not be empty (the model reads the title)");
+  if (title.size() > limits.max_title_bytes) {
+    bad(field, fmt::format("is {} bytes, more than the limit of {}", title.size(), limits.max_title_bytes));
+  }
+}
+
+void check_frame_count(std::int64_t frames, std::int64_t max_frames, const std::string& field) {
+  if (frames > max_frames) bad(field, fmt::format("{} frames is more than the limit of {} (--max-frames)", frames, max_frames));
 }
 
 double parse_threshold(std::string_view text, const std::string& field) {

@@ -52,6 +52,12 @@ TagRequest parse_tag_request(std::string_view body, const RequestLimits& limits)
 FeatureMatrix parse_feature_matrix_json(const nlohmann::json& value, const std::string& field, std::int64_t width,
                                         std::int64_t max_frames, bool allow_empty);
 
+// The checks every video gets, whatever the body it came in (JSON here, a .pkl file in the
+// server): a title that is not blank and within max_title_bytes; at most max_frames frames.
+// Error(Data) naming `field`.
+void check_title(const std::string& title, const std::string& field, const RequestLimits& limits);
+void check_frame_count(std::int64_t frames, std::int64_t max_frames, const std::string& field);
+
 // Optional query-string or body settings: threshold in [0, 1], top_k >= 0.
 double parse_threshold(std::string_view text, const std::string& field);
 int parse_top_k(std::string_view text, const std::string& field);
