@@ -1,6 +1,8 @@
 #include "mvtag/batch/loader.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -78,6 +80,20 @@ std::vector<std::size_t> epoch_order(std::size_t n, bool shuffle, std::uint64_t 
   return order;
 }
 
+std::vector<std::size_t> bucket_order(const std::vector<Sample>& samples, Bucketing bucketing) {
+  std::vector<std::size_t> order(samples.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (bucketing == Bucketing::None) return order;
+  auto key = [&](std::size_t i) {
+    const Sample& s = samples[i];
+    const auto title = static_cast<std::int64_t>(s.text.length());
+    return bucketing == Bucketing::Title ? std::make_tuple(title, s.rgb.rows, s.audio.rows, s.index)
+                                         : std::make_tuple(s.rgb.rows, s.audio.rows, title, s.index);
+  };
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  return order;
+}
+
 Batch collate(std::vector<Sample> samples, int num_classes, std::int64_t pad_id) {
   Batch batch;
   const std::int64_t b = static_cast<std::int64_t>(samples.size());
@@ -108,6 +124,10 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options, std::int64_t pad_i
     : dataset_(dataset), options_(options), pad_id_(pad_id) {
   if (options_.batch_size == 0) throw_error(ErrorKind::Config, "batch size must be at least 1");
   if (options_.prefetch == 0) options_.prefetch = 1;
+  if (options_.bucket_pool == 0) options_.bucket_pool = 1;
+  if (options_.shuffle && options_.bucketing != Bucketing::None) {
+    throw std::logic_error("Loader: length bucketing is for passes without shuffle");
+  }
 }
 
 Loader::~Loader() { stop_workers(); }
@@ -129,7 +149,14 @@ void Loader::stop_workers() {
 
 void Loader::start_epoch(std::int64_t epoch, std::size_t skip_batches) {
   stop_workers();
+  if (skip_batches != 0 && reorders()) throw std::logic_error("Loader: a bucketed pass cannot resume mid-epoch");
   order_ = epoch_order(dataset_.size(), options_.shuffle, options_.seed, options_.reshuffle ? epoch : 0);
+  if (options_.bucketing == Bucketing::Title) {
+    // Titles are tokenized already: sort the whole list by length, so each pool holds similar titles.
+    std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+      return dataset_.text(a).length() < dataset_.text(b).length();
+    });
+  }
   num_batches_ = batches_per_epoch();
   next_batch_ = next_claim_ = std::min(skip_batches, num_batches_);
   ready_.clear();
@@ -138,19 +165,29 @@ void Loader::start_epoch(std::int64_t epoch, std::size_t skip_batches) {
   for (int i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
-Batch Loader::load_batch(std::size_t b, std::vector<std::string>& errors) const {
-  const std::size_t begin = b * options_.batch_size;
-  const std::size_t end = std::min(begin + options_.batch_size, order_.size());
+std::vector<Loader::Slot> Loader::load_unit(std::size_t first) const {
+  const std::size_t count = std::min(unit_batches(), num_batches_ - first);
+  const std::size_t begin = first * options_.batch_size;
+  const std::size_t end = std::min(begin + count * options_.batch_size, order_.size());
+  std::vector<Slot> slots(count);
   std::vector<Sample> samples;
   samples.reserve(end - begin);
   for (std::size_t k = begin; k < end; ++k) {
     try {
       samples.push_back(dataset_.load(order_[k]));
     } catch (const Error& e) {
-      errors.push_back(dataset_.item(order_[k]).name + ": " + e.what());
+      slots.front().errors.push_back(dataset_.item(order_[k]).name + ": " + e.what());
     }
   }
-  return collate(std::move(samples), dataset_.num_classes(), pad_id_);
+  const std::vector<std::size_t> order = bucket_order(samples, options_.bucketing);
+  for (std::size_t b = 0; b < count; ++b) {
+    std::vector<Sample> part;
+    for (std::size_t k = b * options_.batch_size; k < std::min((b + 1) * options_.batch_size, order.size()); ++k) {
+      part.push_back(std::move(samples[order[k]]));
+    }
+    slots[b].batch = collate(std::move(part), dataset_.num_classes(), pad_id_);
+  }
+  return slots;
 }
 
 void Loader::worker_loop() {
@@ -161,11 +198,12 @@ void Loader::worker_loop() {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait(lock, [&] { return stopping_ || next_claim_ >= num_batches_ || next_claim_ < next_batch_ + window; });
       if (stopping_ || next_claim_ >= num_batches_) return;
-      b = next_claim_++;
+      b = next_claim_;
+      next_claim_ = std::min(num_batches_, next_claim_ + unit_batches());
     }
-    Slot slot;
+    std::vector<Slot> slots;
     try {
-      slot.batch = load_batch(b, slot.errors);
+      slots = load_unit(b);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!failure_) failure_ = std::current_exception();
@@ -174,7 +212,7 @@ void Loader::worker_loop() {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      ready_.emplace(b, std::move(slot));
+      for (std::size_t i = 0; i < slots.size(); ++i) ready_.emplace(b + i, std::move(slots[i]));
     }
     cv_.notify_all();
   }
@@ -185,7 +223,13 @@ std::optional<Batch> Loader::next() {
     Slot slot;
     const std::size_t b = next_batch_;
     if (options_.num_workers <= 0) {
-      slot.batch = load_batch(b, slot.errors);
+      if (ready_.count(b) == 0) {  // the calling thread loads the unit that starts here
+        std::vector<Slot> slots = load_unit(b);
+        for (std::size_t i = 0; i < slots.size(); ++i) ready_.emplace(b + i, std::move(slots[i]));
+      }
+      auto it = ready_.find(b);
+      slot = std::move(it->second);
+      ready_.erase(it);
     } else {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait(lock, [&] { return failure_ || ready_.count(b) != 0; });
@@ -197,7 +241,7 @@ std::optional<Batch> Loader::next() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++next_batch_;
-      if (options_.num_workers <= 0) next_claim_ = next_batch_;
+      if (options_.num_workers <= 0) next_claim_ = std::max(next_claim_, next_batch_);
     }
     cv_.notify_all();
     for (auto& e : slot.errors) {

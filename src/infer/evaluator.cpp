@@ -38,6 +38,7 @@ Evaluation Evaluator::evaluate(std::optional<DatasetOptions> data_options) const
   LoaderOptions lo;
   lo.batch_size = static_cast<std::size_t>(config_.valid.batch_size);
   lo.num_workers = config_.train.num_workers;
+  lo.bucketing = Bucketing::Title;  // metrics and loss come out as without it (predictor.h)
   Loader loader(data, lo, model_.tokenizer.vocab().pad_id());
   MetricsOptions mo;
   mo.hit_ks = config_.model.top_n;

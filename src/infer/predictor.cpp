@@ -1,10 +1,68 @@
 #include "mvtag/infer/predictor.h"
 
+#include <algorithm>
+#include <optional>
+
 #include <torch/torch.h>
 
 #include "mvtag/core/report/progress.h"
 
 namespace mvtag {
+
+namespace {
+
+// Results of a bucketed pass, kept per video until the pass ends and then handed to the sink in
+// the list's order, in the batches an unbucketed pass would have made (the same videos together,
+// less those that could not be read): sinks that depend on the batch layout, such as the
+// original's loss bookkeeping, see exactly what they would have seen.
+class ListOrder {
+ public:
+  ListOrder(std::size_t videos, std::size_t batch_size) : rows_(videos), batch_size_(batch_size) {}
+
+  void add(const Batch& batch, const torch::Tensor& logits, const torch::Tensor& probs) {
+    for (std::int64_t i = 0; i < batch.size(); ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      Row& row = rows_.at(batch.indices[k]);
+      row.present = true;
+      row.name = batch.names[k];
+      row.video_id = batch.video_ids[k];
+      row.logits = logits[i];
+      row.probs = probs[i];
+      row.labels = batch.labels[i];
+    }
+  }
+
+  void emit(const PredictionSink& sink) const {
+    for (std::size_t begin = 0; begin < rows_.size(); begin += batch_size_) {
+      Batch batch;
+      std::vector<torch::Tensor> logits, probs, labels;
+      for (std::size_t k = begin; k < std::min(begin + batch_size_, rows_.size()); ++k) {
+        const Row& row = rows_[k];
+        if (!row.present) continue;
+        batch.indices.push_back(k);
+        batch.names.push_back(row.name);
+        batch.video_ids.push_back(row.video_id);
+        logits.push_back(row.logits);
+        probs.push_back(row.probs);
+        labels.push_back(row.labels);
+      }
+      if (batch.indices.empty()) continue;
+      batch.labels = torch::stack(labels);
+      sink(batch, torch::stack(logits), torch::stack(probs));
+    }
+  }
+
+ private:
+  struct Row {
+    bool present = false;
+    std::string name, video_id;
+    torch::Tensor logits, probs, labels;
+  };
+  std::vector<Row> rows_;
+  std::size_t batch_size_;
+};
+
+}  // namespace
 
 PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& device, const PredictionSink& sink,
                      const std::string& label, ErnieCache* cache) {
@@ -14,16 +72,24 @@ PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& 
   PredictStats stats;
   std::optional<Progress> progress;
   if (!label.empty()) progress.emplace(label, static_cast<std::int64_t>(loader.dataset_size()), "videos");
+  std::optional<ListOrder> list_order;
+  if (loader.reorders()) list_order.emplace(loader.dataset_size(), loader.batch_size());
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
     NetInput input = batch->input.to(device);
     if (cache != nullptr) input.text_encoded = cache->encode(batch->indices, input.text_ids, input.text_len);
     const torch::Tensor logits = net.forward(input);
     const torch::Tensor probs = net.probabilities(logits).to(torch::kCPU, torch::kFloat32).contiguous();
-    sink(*batch, logits.to(torch::kCPU, torch::kFloat32).contiguous(), probs);
+    const torch::Tensor cpu_logits = logits.to(torch::kCPU, torch::kFloat32).contiguous();
+    if (list_order) {
+      list_order->add(*batch, cpu_logits, probs);
+    } else {
+      sink(*batch, cpu_logits, probs);
+    }
     stats.videos += static_cast<std::size_t>(batch->size());
     if (progress) progress->advance(batch->size());
   }
+  if (list_order) list_order->emit(sink);
   stats.skipped = loader.skipped().size();
   if (progress) {
     progress->advance(static_cast<std::int64_t>(stats.skipped));

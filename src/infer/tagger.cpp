@@ -94,6 +94,7 @@ TagListStats Tagger::tag_list(const VideoScoresSink& sink, std::optional<Dataset
   LoaderOptions lo;
   lo.batch_size = options_.batch_size;
   lo.num_workers = options_.num_workers;
+  lo.bucketing = Bucketing::Title;  // results still come in list order (predictor.h)
   Loader loader(data, lo, model_.tokenizer.vocab().pad_id());
   const PredictStats predicted = predict(
       *model_.net.ptr(), loader, options_.device,

@@ -55,23 +55,29 @@ ErnieCache::ErnieCache(ErnieImpl& ernie, const std::vector<TextRecord>& titles, 
   rows_ = torch::zeros({rows + 1, hidden_}, torch::TensorOptions(device).dtype(options.fp16 ? torch::kHalf : torch::kFloat32));
   Progress progress(options.label.empty() ? "encoding titles" : "encoding " + options.label,
                     static_cast<std::int64_t>(fit), "titles");
+  // Chunks of titles of similar length (shortest first; ties in data set order): little padding,
+  // and the chunks depend only on the data set, so the stored values do too.
+  std::vector<std::size_t> order(fit);
+  for (std::size_t k = 0; k < fit; ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return length_[a] < length_[b]; });
   const std::size_t chunk = std::max<std::size_t>(1, options.chunk);
   for (std::size_t first = 0; first < fit; first += chunk) {
     const std::size_t last = std::min(fit, first + chunk);
     std::int64_t longest = 0;
-    for (std::size_t k = first; k < last; ++k) longest = std::max(longest, length_[k]);
+    for (std::size_t j = first; j < last; ++j) longest = std::max(longest, length_[order[j]]);
     auto ids = torch::full({static_cast<std::int64_t>(last - first), longest}, pad_id, torch::kInt64);
     auto lens = torch::empty({static_cast<std::int64_t>(last - first)}, torch::kInt64);
-    for (std::size_t k = first; k < last; ++k) {
-      const auto& tok = titles[k].token_ids;
-      const auto row = static_cast<std::int64_t>(k - first);
+    for (std::size_t j = first; j < last; ++j) {
+      const auto& tok = titles[order[j]].token_ids;
+      const auto row = static_cast<std::int64_t>(j - first);
       std::copy(tok.begin(), tok.end(), ids[row].data_ptr<std::int64_t>());
-      lens[row] = length_[k];
+      lens[row] = length_[order[j]];
     }
     const torch::Tensor out = run_ernie(ids.to(device), lens.to(device));  // [n, longest, hidden]
-    for (std::size_t k = first; k < last; ++k) {
+    for (std::size_t j = first; j < last; ++j) {
+      const std::size_t k = order[j];
       rows_.narrow(0, offset_[k] + 1, length_[k])
-          .copy_(out[static_cast<std::int64_t>(k - first)].narrow(0, 0, length_[k]));
+          .copy_(out[static_cast<std::int64_t>(j - first)].narrow(0, 0, length_[k]));
     }
     progress.advance(static_cast<std::int64_t>(last - first));
   }

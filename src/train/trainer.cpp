@@ -218,6 +218,9 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     vo.batch_size = static_cast<std::size_t>(cfg.valid.batch_size);
     vo.shuffle = false;
     vo.reshuffle = false;
+    // A frozen ERNIE's validation outputs are cached (below), so the LSTMs set the pace: bucket by
+    // frames; otherwise by title length, for ERNIE.
+    vo.bucketing = net_config.ernie_freeze ? Bucketing::Frames : Bucketing::Title;
     valid_loader = std::make_unique<Loader>(*data.valid, vo, data.tokenizer.vocab().pad_id());
   }
 

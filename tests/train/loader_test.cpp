@@ -166,3 +166,116 @@ TEST_F(DemoSet, MissingFeatureFilesAreCountedAtLoad) {
   EXPECT_EQ(data.report().missing_names, (std::vector<std::string>{"nope.mp4"}));
   EXPECT_NE(data.report().summary().find("nope.mp4"), std::string::npos);
 }
+
+TEST(BucketOrder, SortsByTheChosenLengthsThenByIndex) {
+  auto sample = [](std::size_t index, std::size_t title, std::int64_t frames, std::int64_t audio) {
+    Sample s;
+    s.index = index;
+    s.text.token_ids.assign(title, 1);
+    s.rgb = {frames, 1, std::vector<float>(static_cast<std::size_t>(frames))};
+    s.audio = {audio, 1, std::vector<float>(static_cast<std::size_t>(audio))};
+    return s;
+  };
+  // index: title, frames, audio
+  const std::vector<Sample> pool = {sample(10, 5, 9, 1), sample(11, 3, 9, 2), sample(12, 5, 2, 7),
+                                    sample(13, 3, 9, 1), sample(14, 5, 2, 7)};
+  EXPECT_EQ(bucket_order(pool, Bucketing::None), (std::vector<std::size_t>{0, 1, 2, 3, 4}));
+  // Title first: titles 3 (frames 9, audio 1 before 2), then titles 5 by frames; 12 and 14 tie → index.
+  EXPECT_EQ(bucket_order(pool, Bucketing::Title), (std::vector<std::size_t>{3, 1, 2, 4, 0}));
+  // Frames first: frames 2 (tie → index), then frames 9 by audio, then title.
+  EXPECT_EQ(bucket_order(pool, Bucketing::Frames), (std::vector<std::size_t>{2, 4, 3, 0, 1}));
+}
+
+TEST_F(DemoSet, TitleBucketsHoldSimilarTitlesAndCoverEveryVideoOnce) {
+  const Dataset data = dataset();
+  LoaderOptions o;
+  o.batch_size = 3;
+  o.bucket_pool = 2;
+  o.bucketing = Bucketing::Title;
+  o.num_workers = 0;
+  Loader serial(data, o, 0);
+  EXPECT_TRUE(serial.reorders());
+  o.num_workers = 2;
+  o.prefetch = 1;
+  Loader threaded(data, o, 0);
+  const auto a = drain(serial, 0), b = drain(threaded, 0);
+  ASSERT_EQ(a.size(), 5u);
+  ASSERT_EQ(b.size(), 5u);
+  std::vector<std::size_t> seen;
+  std::size_t previous = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].indices, b[i].indices);
+    EXPECT_TRUE(torch::equal(a[i].input.rgb, b[i].input.rgb));
+    for (std::size_t index : a[i].indices) {
+      // Titles come out shortest first over the whole pass (the list is sorted before pooling).
+      EXPECT_LE(previous, data.text(index).length()) << "batch " << i;
+      previous = data.text(index).length();
+      seen.push_back(index);
+    }
+    // Each batch is padded to its own longest title only.
+    std::size_t longest = 0;
+    for (std::size_t index : a[i].indices) longest = std::max(longest, data.text(index).length());
+    EXPECT_EQ(a[i].input.text_ids.size(1), static_cast<std::int64_t>(longest));
+  }
+  std::sort(seen.begin(), seen.end());
+  std::vector<std::size_t> all(data.size());
+  std::iota(all.begin(), all.end(), 0);
+  EXPECT_EQ(seen, all);
+}
+
+TEST_F(DemoSet, FrameBucketsSortEachPoolByFrames) {
+  const Dataset data = dataset();
+  LoaderOptions o;
+  o.batch_size = 2;
+  o.bucket_pool = 3;  // pools of 6 videos: 0-5, 6-11, 12
+  o.bucketing = Bucketing::Frames;
+  Loader loader(data, o, 0);
+  const auto batches = drain(loader, 0);
+  ASSERT_EQ(batches.size(), 7u);
+  for (std::size_t pool = 0; pool < 3; ++pool) {
+    std::vector<std::size_t> indices;
+    std::int64_t previous = 0;
+    for (std::size_t b = pool * 3; b < std::min<std::size_t>(pool * 3 + 3, batches.size()); ++b) {
+      const auto lengths = batches[b].input.rgb_len;
+      for (std::int64_t i = 0; i < batches[b].size(); ++i) {
+        EXPECT_LE(previous, lengths[i].item<std::int64_t>()) << "batch " << b;
+        previous = lengths[i].item<std::int64_t>();
+        indices.push_back(batches[b].indices[static_cast<std::size_t>(i)]);
+      }
+    }
+    std::sort(indices.begin(), indices.end());
+    std::vector<std::size_t> want(std::min<std::size_t>(6, data.size() - pool * 6));
+    std::iota(want.begin(), want.end(), pool * 6);
+    EXPECT_EQ(indices, want) << "pool " << pool << " holds other videos";
+  }
+}
+
+TEST_F(DemoSet, BucketingRefusesShuffleAndMidEpochResume) {
+  const Dataset data = dataset();
+  LoaderOptions o;
+  o.bucketing = Bucketing::Title;
+  o.shuffle = true;
+  EXPECT_THROW(Loader(data, o, 0), std::logic_error);
+  o.shuffle = false;
+  Loader loader(data, o, 0);
+  EXPECT_THROW(loader.start_epoch(0, 1), std::logic_error);
+}
+
+TEST_F(DemoSet, BucketedPassesSkipUnreadableSamplesByName) {
+  const Dataset good = dataset();
+  const std::string victim = good.feature_path(3);
+  const std::string saved = read_file(victim);
+  write_file_atomic(victim, "garbage");
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.bucketing = Bucketing::Frames;
+  Loader loader(good, o, 0);
+  const auto batches = drain(loader, 0);
+  write_file_atomic(victim, saved);
+  std::set<std::size_t> seen;
+  for (const auto& b : batches) seen.insert(b.indices.begin(), b.indices.end());
+  EXPECT_EQ(seen.size(), good.size() - 1);
+  EXPECT_EQ(seen.count(3), 0u);
+  ASSERT_EQ(loader.skipped().size(), 1u);
+  EXPECT_NE(loader.skipped()[0].find(good.item(3).name), std::string::npos) << loader.skipped()[0];
+}

@@ -24,6 +24,19 @@ namespace mvtag {
 // Pads samples into one batch (text padded with pad_id).
 Batch collate(std::vector<Sample> samples, int num_classes, std::int64_t pad_id);
 
+// Length bucketing for passes that do not shuffle (inference, evaluation, validation): videos of
+// similar length go into the same batch, so less of each batch is padding. The batch a video lands
+// in changes its outputs only by float rounding (≤ 1e-5); predict() hands results back in the
+// list's order and batch layout. Training never buckets: it would change which videos share a
+// batch, and so the shuffle's statistics (docs/PERFORMANCE.md, "No padding work").
+enum class Bucketing {
+  None,    // the list's order
+  Title,   // titles by token count (the whole list, known before any file is read), then frames
+           // within each pool: for passes where ERNIE runs, the costliest stage
+  Frames,  // image frames, then audio frames, within each pool: for passes whose ERNIE outputs are
+           // cached, where the LSTMs dominate
+};
+
 struct LoaderOptions {
   std::size_t batch_size = 64;
   int num_workers = 2;      // 0 = load on the calling thread
@@ -31,7 +44,15 @@ struct LoaderOptions {
   bool shuffle = false;
   bool reshuffle = true;  // with shuffle: a new order every epoch; false: epoch 0's order every epoch
   std::uint64_t seed = 0;
+  Bucketing bucketing = Bucketing::None;  // only without shuffle
+  // Frame counts are known only once a feature file is read, so a worker reads this many batches
+  // at once and sorts them among themselves (more: less padding, more memory in flight).
+  std::size_t bucket_pool = 4;
 };
+
+// The order in which a pool of loaded samples is batched: positions into `samples`, sorted by the
+// bucketing's key (ties by dataset index, so the order is deterministic).
+std::vector<std::size_t> bucket_order(const std::vector<Sample>& samples, Bucketing bucketing);
 
 // The order of one epoch: 0..n-1, shuffled from (seed, epoch) when `shuffle`. Our own
 // Fisher-Yates over a SplitMix64 stream, so the order is the same on every platform.
@@ -53,15 +74,26 @@ class Loader {
 
   std::size_t batches_per_epoch() const;
   std::size_t dataset_size() const { return dataset_.size(); }
+  std::size_t batch_size() const { return options_.batch_size; }
+  // True when batches do not follow the list's order (bucketing).
+  bool reorders() const { return options_.bucketing != Bucketing::None; }
   // Position of the next batch within the epoch (for checkpoints).
   std::size_t position() const { return next_batch_; }
   // Samples left out so far in this epoch, with the reason for each.
   const std::vector<std::string>& skipped() const { return skipped_; }
 
  private:
+  struct Slot {
+    Batch batch;
+    std::vector<std::string> errors;
+  };
   void stop_workers();
   void worker_loop();
-  Batch load_batch(std::size_t b, std::vector<std::string>& errors) const;
+  // Batches are loaded in units: one batch, or a pool of `bucket_pool` batches when bucketing.
+  std::size_t unit_batches() const { return reorders() ? options_.bucket_pool : 1; }
+  // Loads the unit that starts at batch `first`: its batches in order (some may be empty when
+  // samples could not be read; their errors go with the unit's first batch).
+  std::vector<Slot> load_unit(std::size_t first) const;
 
   const Dataset& dataset_;
   LoaderOptions options_;
@@ -73,10 +105,6 @@ class Loader {
   std::size_t num_batches_ = 0;
   bool stopping_ = false;
 
-  struct Slot {
-    Batch batch;
-    std::vector<std::string> errors;
-  };
   std::map<std::size_t, Slot> ready_;
   std::exception_ptr failure_;
   std::vector<std::string> skipped_;

@@ -24,7 +24,9 @@ struct PredictStats {
   double seconds = 0;
 };
 
-// One pass over the loader (epoch 0, file order unless the loader shuffles). Restores the
+// One pass over the loader (epoch 0, file order unless the loader shuffles). When the loader
+// buckets by length, the sink still sees the list's order and the batches an unbucketed pass
+// would make (results are kept until the pass ends). Restores the
 // network's training flag afterwards. `label` names the progress line ("" = no progress line).
 // With a `cache` of the loader's data set (a frozen ERNIE's outputs), ERNIE is not run again.
 PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& device, const PredictionSink& sink,

@@ -1,12 +1,12 @@
 // A frozen ERNIE's output per title, computed once instead of once per epoch.
 //
 // With MODEL.ernie_freeze, ERNIE's weights never change, so in eval mode its output for a title
-// is the same every epoch. The cache encodes every title of a data set (in fixed chunks, in data
-// set order, so the values do not depend on the shuffle, the batch or a resume) and stores the
-// rows of the real tokens, float32 or float16, up to a memory budget; titles beyond the budget
-// are encoded with their batch when they come (eval mode, no autograd). encode() gives a batch's
-// padded [B, L, hidden] tensor, which the network reads instead of running ERNIE
-// (NetInput::text_encoded).
+// is the same every epoch. The cache encodes every title of a data set (in fixed chunks of titles
+// of similar length, chosen by the data set alone, so the values do not depend on the shuffle, the
+// batch or a resume) and stores the rows of the real tokens, float32 or float16, up to a memory
+// budget; titles beyond the budget are encoded with their batch when they come (eval mode, no
+// autograd). encode() gives a batch's padded [B, L, hidden] tensor, which the network reads
+// instead of running ERNIE (NetInput::text_encoded).
 //
 // Exactness: for validation this changes nothing but rounding (eval mode is what validation
 // runs anyway). For training it drops ERNIE's own dropout noise, which the original applied even
