@@ -32,5 +32,6 @@ Command add_demo_data_command(CLI::App& root);
 Command add_import_paddle_command(CLI::App& root);
 Command add_convert_ernie_command(CLI::App& root);
 Command add_serve_command(CLI::App& root);
+Command add_pack_command(CLI::App& root);
 
 }  // namespace mvtag::cli

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
       mvtag::cli::add_import_paddle_command(app),
       mvtag::cli::add_convert_ernie_command(app),
       mvtag::cli::add_serve_command(app),
+      mvtag::cli::add_pack_command(app),
   };
 
   for (const auto& c : commands) {

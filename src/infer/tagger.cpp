@@ -85,7 +85,11 @@ TagListStats Tagger::tag_list(const VideoScoresSink& sink, std::optional<Dataset
   const Dataset data(d, model_.classes, model_.tokenizer);
   spdlog::info("inference data: {}", data.report().summary());
   for (const auto& name : data.report().missing_names) {
-    spdlog::warn("no feature file for '{}' (expected {})", name, feature_path_for(d.feature_dir, name));
+    if (data.pack() != nullptr) {
+      spdlog::warn("no features for '{}' (key '{}' is not in the pack {})", name, video_key(name), d.feature_dir);
+    } else {
+      spdlog::warn("no feature file for '{}' (expected {})", name, feature_path_for(d.feature_dir, name));
+    }
   }
   TagListStats stats;
   stats.listed = data.size() + data.report().missing_features;

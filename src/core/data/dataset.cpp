@@ -46,9 +46,21 @@ Dataset::Dataset(const DatasetOptions& options, const ClassMap& classes, const T
   ListFile list = read_list_file(options.list_file, options.mode, classes);
   report_.list = list.report;
   const int unk = tokenizer.vocab().unk_id();
+  if (is_feature_pack(options.feature_dir)) pack_ = FeaturePack::open(options.feature_dir);
   for (auto& item : list.items) {
-    std::string path = feature_path_for(options.feature_dir, item.name);
-    if (!path_exists(path)) {
+    std::string path;
+    if (pack_) {
+      const std::string key = video_key(item.name);
+      const std::int64_t at = pack_->find(key);
+      if (at >= 0) {
+        pack_index_.push_back(static_cast<std::size_t>(at));
+        path = options.feature_dir + "[" + key + "]";
+      }
+    } else {
+      path = feature_path_for(options.feature_dir, item.name);
+      if (!path_exists(path)) path.clear();
+    }
+    if (path.empty()) {
       ++report_.missing_features;
       report_.missing_names.push_back(item.name);
       continue;
@@ -64,7 +76,8 @@ Dataset::Dataset(const DatasetOptions& options, const ClassMap& classes, const T
 }
 
 Sample Dataset::load(std::size_t i) const {
-  VideoFeatures f = load_video_features(paths_[i], options_.rgb_dim, options_.audio_dim);
+  VideoFeatures f = pack_ ? pack_->load(pack_index_[i], options_.rgb_dim, options_.audio_dim)
+                         : load_video_features(paths_[i], options_.rgb_dim, options_.audio_dim);
   Sample s;
   s.index = i;
   s.name = items_[i].name;

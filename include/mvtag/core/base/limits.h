@@ -38,6 +38,7 @@ inline constexpr std::uint64_t kMaxTensorsPerFile = 1'000'000;  // safetensors, 
 inline constexpr std::uint64_t kMaxLodLevels = 16;             // LoD levels of a Paddle tensor record
 inline constexpr int kMaxClasses = 1'000'000;                  // class.txt indices, MODEL.num_classes
 inline constexpr int kMaxVocabId = 10'000'000;                 // vocab.txt ids (embedding rows)
+inline constexpr std::uint64_t kMaxPackIndexBytes = std::uint64_t{1} << 30;  // a feature pack's JSON index
 
 // ---- the network a configuration or model.json describes (it is allocated before any weight
 // is read): its weight count, estimated from the big matrices. ERNIE 1.0 base is 0.11 billion.

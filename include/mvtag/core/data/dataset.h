@@ -4,11 +4,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "mvtag/core/config/config.h"
 #include "mvtag/core/data/class_map.h"
+#include "mvtag/core/data/feature_pack.h"
 #include "mvtag/core/data/features.h"
 #include "mvtag/core/data/list_file.h"
 #include "mvtag/core/text/tokenizer.h"
@@ -17,7 +19,7 @@ namespace mvtag {
 
 struct DatasetOptions {
   std::string list_file;    // url_title_label_file
-  std::string feature_dir;  // filelist
+  std::string feature_dir;  // filelist: a directory of .pkl files, or a feature pack (feature_pack.h)
   ListMode mode = ListMode::Labeled;
   std::int64_t rgb_dim = 2048;
   std::int64_t audio_dim = 128;
@@ -54,7 +56,10 @@ class Dataset {
 
   std::size_t size() const { return items_.size(); }
   const VideoItem& item(std::size_t i) const { return items_[i]; }
+  // Sample i's feature file, or "<pack>[<key>]" when reading a pack.
   const std::string& feature_path(std::size_t i) const { return paths_[i]; }
+  // The pack the features come from, or nullptr for a directory of .pkl files.
+  const FeaturePack* pack() const { return pack_.get(); }
   const TextRecord& text(std::size_t i) const { return texts_[i]; }
   const std::vector<TextRecord>& texts() const { return texts_; }
   const DatasetOptions& options() const { return options_; }
@@ -70,6 +75,8 @@ class Dataset {
   int num_classes_;
   std::vector<VideoItem> items_;
   std::vector<std::string> paths_;
+  std::shared_ptr<const FeaturePack> pack_;
+  std::vector<std::size_t> pack_index_;  // per sample, its entry in pack_
   std::vector<TextRecord> texts_;
   DatasetReport report_;
 };
