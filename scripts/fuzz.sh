@@ -18,7 +18,7 @@ seconds="${1:-60}"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 malloc_mb="${FUZZ_MALLOC_MB:-256}"
 all_targets=(fuzz_pickle fuzz_safetensors fuzz_zip fuzz_paddle_tensor fuzz_conf
-             fuzz_list_file fuzz_class_map fuzz_vocab fuzz_json_config)
+             fuzz_list_file fuzz_class_map fuzz_vocab fuzz_json_config fuzz_feature_pack)
 read -r -a targets <<< "${FUZZ_TARGETS:-${all_targets[*]}}"
 
 mkdir -p "$build"

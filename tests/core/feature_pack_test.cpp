@@ -207,3 +207,25 @@ TEST(FeaturePack, DamagedPacksAreRefusedNamingTheFile) {
   refused(dup, "repeats the key");
   EXPECT_EQ(test::thrown_error([&] { FeaturePack::open(d.dir.file("absent")); }).kind(), ErrorKind::Io);
 }
+
+TEST(FeaturePack, ReadsPacksWrittenByTheIndependentPythonWriter) {
+  const std::string dir = std::string(MVTAG_FIXTURES) + "/pack/";
+  const auto f32 = FeaturePack::open(dir + "python_two_videos.mvpack");
+  ASSERT_EQ(f32->size(), 2u);
+  EXPECT_EQ(f32->rgb_dim(), 3);
+  EXPECT_EQ(f32->audio_dim(), 2);
+  const VideoFeatures a = f32->load(static_cast<std::size_t>(f32->find("a")), 3, 2);
+  EXPECT_EQ(a.video_id, "id-a");
+  EXPECT_EQ(a.rgb.rows, 2);
+  EXPECT_EQ(a.rgb.data, (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(a.audio.data, (std::vector<float>{0.5f, -1}));
+  EXPECT_FALSE(a.audio_was_empty);
+  const VideoFeatures b = f32->load(static_cast<std::size_t>(f32->find("b")), 3, 2);
+  EXPECT_EQ(b.audio.rows, 10);
+  EXPECT_TRUE(b.audio_was_empty);
+  const auto f16 = FeaturePack::open(dir + "python_one_video_f16.mvpack");
+  EXPECT_EQ(f16->dtype(), PackDtype::Float16);
+  const VideoFeatures k = f16->load(0, 3, 2);
+  EXPECT_EQ(k.rgb.data, (std::vector<float>{0.0999755859375f, 2, -3}));  // 0.1 rounded to float16
+  EXPECT_EQ(k.audio.data, (std::vector<float>{4, 5, 6, 7}));
+}

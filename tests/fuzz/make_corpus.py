@@ -8,6 +8,7 @@ fuzzers start from every format variant the tests know. Standard library only.
 import json
 import pathlib
 import shutil
+import struct
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures"
@@ -24,6 +25,20 @@ def files(*patterns):
 def seed_name(path):
     rel = path.relative_to(FIX) if FIX in path.parents else path.relative_to(ROOT)
     return "_".join(rel.parts)
+
+
+def feature_pack(videos, dtype="float32", rgb_dim=3, audio_dim=2):
+    """A feature pack as docs/FORMATS.md describes it, written independently of the C++ writer."""
+    fmt = "<%d" + ("f" if dtype == "float32" else "e")
+    body, index = bytearray(b"MVTAGPK1" + bytes(56)), []
+    for key, rgb, audio in videos:
+        index.append({"key": key, "video_id": "id-" + key, "offset": len(body), "rgb_rows": len(rgb) // rgb_dim,
+                      "audio_rows": len(audio) // audio_dim, "audio_was_empty": not any(audio)})
+        body += struct.pack(fmt % len(rgb), *rgb) + struct.pack(fmt % len(audio), *audio)
+        body += bytes(-len(body) % 64)
+    text = json.dumps({"format": "mvtag-pack", "version": 1, "dtype": dtype, "rgb_dim": rgb_dim,
+                       "audio_dim": audio_dim, "videos": index}).encode()
+    return bytes(body) + text + struct.pack("<QQ", len(body), len(text)) + b"MVTAGPKE"
 
 
 def main():
@@ -45,6 +60,10 @@ def main():
         "fuzz_list_file": {
             "quoted": '"a\tb.mp4"\t"ti""tle"x\t拍人-帅哥,美食-烹饪\r\nc.mp4\tNA\n\ufeff'.encode("utf-8"),
         },
+        "fuzz_feature_pack": {
+            "two_videos_float32": feature_pack([("a", [1, 2, 3, 4, 5, 6], [0.5, -1]), ("b", [7, 8, 9], [0, 0] * 10)]),
+            "one_video_float16": feature_pack([("k", [0.1, 2, -3], [4, 5, 6, 7])], "float16"),
+        },
         "fuzz_class_map": {
             "indexed": "\ufeffa\t2\nb\t0\n\n c \t1\r\nb\t3\n".encode("utf-8"),
         },
@@ -63,6 +82,7 @@ def main():
         "fuzz_list_file": files("lists/val.txt"),
         "fuzz_class_map": files("lists/class.txt", "interop/ernie_paddle/vocab.txt"),
         "fuzz_vocab": [],
+        "fuzz_feature_pack": [],
         "fuzz_json_config": files("interop/*/config.json", "interop/*/model.json", "interop/ernie_paddle/ernie_config.json",
                                   "model/*_config.json"),
     }
