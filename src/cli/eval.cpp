@@ -65,6 +65,8 @@ Command add_eval_command(CLI::App& root) {
             if (args->save_only && args->output.empty()) {
               throw_error(ErrorKind::Usage, "--save_only needs --output DIR (or --save_inference_model DIR)");
             }
+            check_can_write(args->output, "--output");  // before the work, not after it
+            check_can_write(args->json, "--json");
             const torch::Device device = resolve_device(cfg, args->device);
             if (device.is_cpu()) warn_if_cores_busy();
             const Evaluator evaluator(cfg, args->model, device);

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "mvtag/core/base/io.h"
 #include "config_options.h"
 #include "model_options.h"
 #include "mvtag/core/base/error.h"
@@ -25,6 +26,7 @@ Command add_export_command(CLI::App& root) {
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
             if (output->empty()) throw_error(ErrorKind::Usage, "export needs --output DIR");
+            check_can_write(*output, "--output");
             Evaluator(cfg, *model, torch::kCPU).export_to(*output);
             std::cout << "exported " << *model << " to " << *output << "\n";
             return 0;

@@ -53,6 +53,7 @@ Command add_infer_command(CLI::App& root) {
   return {sub, [options, args]() -> int {
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
+            check_can_write(args->output, "--output");  // before tagging, not after
             TaggerOptions t;
             t.model_dir = args->model;
             t.config = &cfg;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "mvtag/core/base/io.h"
 #include "mvtag/core/data/feature_pack.h"
 
 namespace mvtag::cli {
@@ -38,6 +39,7 @@ Command add_pack_command(CLI::App& root) {
   sub->add_option("--audio_dim", o->audio_dim, "Audio feature width every video must have")->capture_default_str();
   return {sub, [o, dtype]() -> int {
             o->dtype = parse_pack_dtype(*dtype, "--dtype");
+            check_can_write(o->output, "--output");
             const PackReport r = pack_features(*o);
             for (const auto& name : r.missing) spdlog::warn("skipped '{}': no feature file in {}", name, o->feature_dir);
             for (const auto& why : r.unreadable) spdlog::warn("skipped {}", why);

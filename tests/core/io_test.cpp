@@ -90,3 +90,18 @@ TEST(Io, WriteToAFifoWritesIntoItAndLeavesItAFifo) {
     EXPECT_EQ(e.path().filename(), "pipe") << "left behind: " << e.path();
   }
 }
+
+TEST(Io, CheckCanWriteRefusesAPathThatCouldNeverBeWrittenAndTouchesNothing) {
+  test::TempDir dir("io_check");
+  write_file_atomic(dir.file("a_file"), "x");
+  // Fine: an existing directory, a directory still to be made, stdout, a device.
+  check_can_write(dir.file("out.json"), "--output");
+  check_can_write(dir.file("not/yet/made/out.json"), "--output");
+  check_can_write("-", "--output");
+  check_can_write("/dev/null", "--output");
+  EXPECT_FALSE(path_exists(dir.file("not")));  // nothing is created
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);  // and no probe left
+  // A parent that is a file: the error names the flag, the path and the reason.
+  const Error e = test::thrown_error([&] { check_can_write(dir.file("a_file/sub/out.json"), "--json"); }, ErrorKind::Io);
+  test::expect_message_contains(e, {"--json", "a_file/sub/out.json", "Not a directory"});
+}

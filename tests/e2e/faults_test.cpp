@@ -82,6 +82,22 @@ TEST_F(Faults, FullDiskDuringOutputJsonFailsNamingItAndKeepsThePreviousOne) {
   EXPECT_EQ(leftovers(dir_->path()), std::vector<std::string>{});
 }
 
+TEST_F(Faults, AnUnwritableOutputIsRefusedBeforeTheWork) {
+  CliResult r = mvtag("train --conf conf.txt --save_dir run --threads 1 --log-level warn");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  write_file_atomic(dir_->file("plain_file"), "x");
+  r = mvtag("infer --conf conf.txt --model run/best --output plain_file/out.json");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "--output cannot be written")) << r.err;
+  EXPECT_FALSE(contains(r.err, "infer 8/8")) << "refused only after tagging: " << r.err;
+  r = mvtag("eval --conf conf.txt --model run/best --json plain_file/m.json");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "--json cannot be written")) << r.err;
+  r = mvtag("export --conf conf.txt --model run/best --output plain_file/model");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "--output cannot be written")) << r.err;
+}
+
 TEST_F(Faults, WriteProtectedSaveDirIsRefusedBeforeTraining) {
   fs::create_directories(file("run"));
   fs::permissions(file("run"), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +25,24 @@ std::string temp_sibling(const std::string& path) {
   return path + ".tmp." + std::to_string(::getpid());
 }
 }  // namespace
+
+void check_can_write(const std::string& path, const std::string& what) {
+  if (path.empty() || path == "-") return;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!ec && fs::exists(status) && !fs::is_regular_file(status) && !fs::is_directory(status)) return;
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+  std::string probe = (dir / ".mvtag_write_check.XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) {
+    throw_error(ErrorKind::Io, what + " cannot be written: " + errno_text() + " (in " + dir.string() + ")",
+                at_file(path));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
 
 std::string read_file(const std::string& path) {
   std::error_code ec;

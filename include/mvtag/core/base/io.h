@@ -14,6 +14,13 @@ std::string read_file(const std::string& path);
 std::string read_file(const std::string& path, std::uint64_t max_bytes, const std::string& limit_name);
 
 bool path_exists(const std::string& path);
+
+// Fails early, before a long job, when `path` (a file or a directory an atomic writer will put
+// there) could not be written later: a file is created and removed in its directory, or in the
+// nearest existing parent when the directory is still to be made. Error(Io) naming `what` (e.g.
+// "--output") and the path, with the system's reason. "-" and existing devices, FIFOs and
+// sockets pass.
+void check_can_write(const std::string& path, const std::string& what);
 bool is_directory(const std::string& path);
 
 // Writes to "<path>.tmp.<pid>" next to the target, flushes it to the disk (fsync) and renames it
