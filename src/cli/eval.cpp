@@ -31,6 +31,7 @@ void print_table(const Evaluation& e) {
   const MetricsReport& m = e.result.metrics;
   std::cout << fmt::format("{:<14}{}\n", "data", e.list_file);
   std::cout << fmt::format("{:<14}{}\n", "videos", m.num_videos);
+  if (e.precision != Precision::Fp32) std::cout << fmt::format("{:<14}{}\n", "precision", to_string(e.precision));
   if (e.result.stats.skipped) std::cout << fmt::format("{:<14}{}\n", "skipped", e.result.stats.skipped);
   std::cout << fmt::format("{:<14}{:.4f}   (per video; the original's printed loss: {:.4f})\n", "loss", e.result.loss,
                            e.result.loss_original);

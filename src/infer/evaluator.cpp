@@ -17,6 +17,7 @@ nlohmann::json Evaluation::to_json(const std::vector<std::string>& class_names) 
   j["loss_original"] = result.loss_original;
   j["model"] = model_dir;
   j["data"] = list_file;
+  j["precision"] = to_string(precision);
   j["skipped"] = result.stats.skipped;
   j["missing_features"] = data.missing_features;
   return j;
@@ -65,6 +66,7 @@ Evaluation Evaluator::evaluate(std::optional<DatasetOptions> data_options) const
   e.data = data.report();
   e.list_file = d.list_file;
   e.model_dir = model_.dir;
+  e.precision = precision_;
   return e;
 }
 

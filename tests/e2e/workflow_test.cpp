@@ -256,9 +256,11 @@ TEST_F(Workflow, PrecisionIsStoredAtExportAndUsedByInferAndEval) {
     EXPECT_LE(worst, 0.05) << file;
   }
 
-  r = mvtag("eval --conf conf.txt --model prec_int8 --precision bf16 --json -");
+  r = mvtag("eval --conf conf.txt --model prec_int8 --precision bf16 --json eval_bf16.json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.err, "precision bf16 (from --precision)")) << r.err;
+  EXPECT_TRUE(contains(r.out, "precision     bf16")) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(read_file(path("eval_bf16.json")))["precision"], "bf16");
   // eval --output stores the precision too.
   r = mvtag("eval --conf conf.txt --model prec/last --output prec_bf16 --save_only --precision bf16");
   ASSERT_EQ(r.exit_code, 0) << r.err;

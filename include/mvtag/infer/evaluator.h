@@ -23,6 +23,7 @@ struct Evaluation {
   DatasetReport data;    // what the list held (missing feature files are counted here)
   std::string list_file;
   std::string model_dir;
+  Precision precision = Precision::Fp32;  // what the network ran at
 
   // Every number, per class included, as JSON (the `--json` file of `mvtag eval`).
   nlohmann::json to_json(const std::vector<std::string>& class_names) const;
