@@ -1,5 +1,9 @@
 #include "mvtag/model/precision.h"
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -18,6 +22,22 @@ Int8LinearPtr int8_projection(const torch::nn::Linear& proj, const PeepholeLstm&
   torch::NoGradGuard no_grad;
   const auto bias = proj->bias.defined() ? proj->bias + lstm->bias : lstm->bias;
   return std::make_shared<const Int8Linear>(proj->weight, bias);
+}
+
+// Whether the CPU computes bfloat16 natively, from /proc/cpuinfo (x86: avx512_bf16 or amx_bf16;
+// Arm: bf16); true when that cannot be told (no warning then).
+bool cpu_has_native_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in) return true;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("flags", 0) != 0 && line.rfind("Features", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    for (std::string w; words >> w;) {
+      if (w == "avx512_bf16" || w == "amx_bf16" || w == "bf16") return true;
+    }
+    return false;
+  }
+  return true;
 }
 
 void quantize_branch(SequenceBranchImpl& branch) {
@@ -64,6 +84,10 @@ void apply_precision(VideoTagNetImpl& net, Precision precision, const torch::Dev
     case Precision::Bf16:
       net.ernie->to(torch::kBFloat16);
       spdlog::info("precision bf16: ERNIE runs in bfloat16 on {}", device.str());
+      if (device.is_cpu() && !cpu_has_native_bf16()) {
+        spdlog::warn("this CPU has no AVX512-BF16 or AMX: LibTorch emulates bfloat16, which is slower than fp32 "
+                     "(use --precision fp32 or int8 here)");
+      }
       break;
     case Precision::Fp32:
       break;
