@@ -7,8 +7,8 @@
 #include "commands.h"
 #include "config_options.h"
 #include "device.h"
-#include "precision_option.h"
 #include "model_options.h"
+#include "precision_option.h"
 #include "mvtag/core/base/error.h"
 
 #ifdef MVTAG_HAVE_SERVE

@@ -27,7 +27,7 @@ namespace {
 Precision checked_precision(const std::string& model_dir, const torch::Device& device,
                             std::optional<Precision> flag) {
   const auto r = resolve_inference_settings(nullptr, model_dir, std::nullopt, flag);
-  check_precision_device(r.values.precision, device);
+  check_precision_device(r.values.precision, device, r.precision_from);
   if (r.values.precision != Precision::Fp32) {
     spdlog::info("precision {} (from {})", to_string(r.values.precision), r.precision_from);
   }

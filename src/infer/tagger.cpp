@@ -21,8 +21,9 @@ void check_width(const FeatureMatrix& m, std::int64_t width, const char* what, c
                             video_id, what, width, m.rows, m.cols, m.data.size()));
   }
 }
-LoadedModel load_at_precision(const std::string& dir, const torch::Device& device, Precision precision) {
-  check_precision_device(precision, device);
+LoadedModel load_at_precision(const std::string& dir, const torch::Device& device, Precision precision,
+                              const std::string& from) {
+  check_precision_device(precision, device, from);
   LoadedModel model = load_model_directory(dir, device);
   apply_precision(*model.net, precision, device);
   return model;
@@ -32,7 +33,8 @@ LoadedModel load_at_precision(const std::string& dir, const torch::Device& devic
 Tagger::Tagger(const TaggerOptions& options)
     : options_(options),
       settings_(resolve_inference_settings(options.config, options.model_dir, options.threshold, options.precision)),
-      model_(load_at_precision(options.model_dir, options.device, settings_.values.precision)) {
+      model_(load_at_precision(options.model_dir, options.device, settings_.values.precision,
+                               settings_.precision_from)) {
   if (options_.config != nullptr) {
     check_model_against_config(*options_.config, model_);
     options_.batch_size = static_cast<std::size_t>(options_.config->infer.batch_size);

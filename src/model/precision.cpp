@@ -47,11 +47,11 @@ void quantize_branch(SequenceBranchImpl& branch) {
 
 }  // namespace
 
-void check_precision_device(Precision precision, const torch::Device& device) {
+void check_precision_device(Precision precision, const torch::Device& device, const std::string& from) {
   if (precision == Precision::Int8 && !device.is_cpu()) {
-    throw_error(ErrorKind::Usage, "--precision int8 runs on the CPU only (LibTorch has no dynamic int8 kernels for " +
-                                      device.str() + "); use --device cpu, or --precision bf16 or fp32 on " +
-                                      device.str());
+    throw_error(ErrorKind::Usage, "precision int8 (from " + from +
+                                      ") runs on the CPU only (LibTorch has no dynamic int8 kernels for " + device.str() +
+                                      "); use --device cpu, or --precision bf16 or fp32 on " + device.str());
   }
 }
 

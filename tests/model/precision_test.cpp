@@ -160,7 +160,10 @@ TEST(Precision, Int8OnCudaIsAUsageErrorBeforeTouchingTheDevice) {
   // The check looks at the device only, so it needs no GPU.
   const torch::Device cuda(torch::kCUDA, 0);
   const Error e = thrown_error([&] { check_precision_device(Precision::Int8, cuda); }, ErrorKind::Usage);
-  test::expect_message_contains(e, {"int8", "CPU only", "cuda:0"});
+  test::expect_message_contains(e, {"int8", "CPU only", "cuda:0", "from --precision"});
+  test::expect_message_contains(
+      thrown_error([&] { check_precision_device(Precision::Int8, cuda, "m/inference.json"); }),
+      {"from m/inference.json"});
   const Golden g("a");
   auto net = g.net();  // on the CPU; apply_precision checks before it converts anything
   thrown_error([&] { apply_precision(*net, Precision::Int8, cuda); }, ErrorKind::Usage);

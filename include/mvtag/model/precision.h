@@ -15,6 +15,8 @@
 // Both are inference only: the network refuses to run forward in training mode afterwards.
 #pragma once
 
+#include <string>
+
 #include <torch/types.h>
 
 #include "mvtag/core/config/precision.h"
@@ -23,8 +25,9 @@
 namespace mvtag {
 
 // Error(Usage) when `precision` cannot run on `device` (int8 on anything but the CPU). Touches
-// no device, so callers check before loading a model there.
-void check_precision_device(Precision precision, const torch::Device& device);
+// no device, so callers check before loading a model there. `from` says where the precision
+// came from ("--precision", a model's inference.json), for the message.
+void check_precision_device(Precision precision, const torch::Device& device, const std::string& from = "--precision");
 
 // Applies `precision` to `net` (on `device`, where its parameters are) and puts it in eval
 // mode. fp32 does nothing but record it. Applying to a network that is already not fp32 is an
