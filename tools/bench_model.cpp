@@ -6,7 +6,7 @@
 //
 //   mvtag_bench_model [--workload original|small|fixed] [--batches 4] [--seed 1] [--threads N]
 //                     [--write-workload FILE] [--json] [--breakdown] [--show-config] [--no-ernie-cache]
-//                     [--reference-lstm] [--lstm-img H] [--lstm-audio H]
+//                     [--reference-lstm] [--lstm-img H] [--lstm-audio H] [--precision fp32|int8|bf16]
 //                     [--batch 64 --frames 40 --audio-frames 20 --title 30]   (fixed sizes)
 //
 // Workloads (lengths drawn per video, uniform, from --seed):
@@ -22,7 +22,9 @@
 // epoch that fills it). --no-ernie-cache runs ERNIE in every step, as the original did.
 // --reference-lstm runs the LSTM recurrences op by op (PeepholeLstmImpl::set_fused(false)), as
 // before the fused recurrence, to compare the two in one binary; --lstm-img / --lstm-audio change
-// the LSTMs' hidden sizes of any workload.
+// the LSTMs' hidden sizes of any workload. --precision runs the inference measurements (eval
+// forward, ERNIE alone) on a copy of the network at that precision (model/precision.h); the
+// training step stays float32.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -46,6 +48,7 @@
 #include "mvtag/model/ernie_cache.h"
 #include "mvtag/model/model.h"
 #include "mvtag/model/peephole_lstm.h"
+#include "mvtag/model/precision.h"
 #include "mvtag/runtime/blas.h"
 #include "mvtag/runtime/runtime.h"
 
@@ -65,6 +68,7 @@ struct Options {
   bool ernie_cache = true;  // the training step reads ERNIE's cached encodings (TRAIN.ernie_cache's default)
   bool reference_lstm = false;
   std::int64_t lstm_img = 0, lstm_audio = 0;  // 0: the workload's
+  mvtag::Precision precision = mvtag::Precision::Fp32;  // of the inference measurements
 };
 
 [[noreturn]] void usage(const std::string& message) {
@@ -98,6 +102,11 @@ Options parse(int argc, char** argv) {
     else if (a == "--reference-lstm") o.reference_lstm = true;
     else if (a == "--lstm-img") o.lstm_img = number();
     else if (a == "--lstm-audio") o.lstm_audio = number();
+    else if (a == "--precision") {
+      const auto p = mvtag::parse_precision(text());
+      if (!p) usage("--precision: fp32, int8 or bf16");
+      o.precision = *p;
+    }
     else usage("unknown argument " + a);
   }
   if (o.workload != "original" && o.workload != "small" && o.workload != "fixed") usage("--workload: original, small or fixed");
@@ -361,20 +370,32 @@ int main(int argc, char** argv) {
   };
 
   net->eval();
+  // Inference runs on a copy at --precision (the same weights); training below on `net`, fp32.
+  mvtag::VideoTagNet infer_net = net;
+  if (o.precision != mvtag::Precision::Fp32) {
+    infer_net = mvtag::VideoTagNet(w.config);
+    torch::NoGradGuard no_grad;
+    const auto source = net->named_parameters();
+    for (auto& p : infer_net->named_parameters()) p.value().copy_(source[p.key()]);
+    for (const auto& m : infer_net->modules()) {
+      if (auto lstm = std::dynamic_pointer_cast<mvtag::PeepholeLstmImpl>(m)) lstm->set_fused(!o.reference_lstm);
+    }
+    mvtag::apply_precision(*infer_net, o.precision, torch::kCPU);
+  }
   // Inference as `mvtag infer` runs it (length buckets), and on the workload's own batches.
   std::vector<mvtag::NetInput> buckets = bucketed(inputs);
   const double eval_s = timed([&](std::size_t i) {
     torch::NoGradGuard no_grad;
-    net->forward(buckets[i]);
+    infer_net->forward(buckets[i]);
   });
   buckets.clear();  // a copy of the inputs: not part of the peak RSS measured below
   const double eval_unbucketed_s = timed([&](std::size_t i) {
     torch::NoGradGuard no_grad;
-    net->forward(inputs[i]);
+    infer_net->forward(inputs[i]);
   });
   const double ernie_s = timed([&](std::size_t i) {
     torch::NoGradGuard no_grad;
-    net->ernie(inputs[i].text_ids, inputs[i].text_len);
+    infer_net->ernie(inputs[i].text_ids, inputs[i].text_len);
   });
   std::unique_ptr<mvtag::ErnieCache> cache;
   double fill_s = 0;
@@ -401,6 +422,7 @@ int main(int argc, char** argv) {
   const double mm = matmul_gflops();
   const nlohmann::json result = {{"impl", "mvtag"},
                                  {"workload", o.workload},
+                                 {"precision", mvtag::to_string(o.precision)},
                                  {"threads", threads},
                                  {"videos", videos},
                                  {"eval_videos_per_s", static_cast<double>(videos) / eval_s},
@@ -419,8 +441,9 @@ int main(int argc, char** argv) {
   } else {
     std::printf("BLAS: %s\nLibTorch %s, intra-op threads %d, workload %s, %d batches, %ld videos\n", blas.c_str(),
                 TORCH_VERSION, threads, o.workload.c_str(), o.batches, static_cast<long>(videos));
-    std::printf("%-28s %9.1f videos/s (length buckets; the workload's own batches: %.1f)\n", "eval forward (no grad)",
-                static_cast<double>(videos) / eval_s, static_cast<double>(videos) / eval_unbucketed_s);
+    std::printf("%-28s %9.1f videos/s (%s; length buckets; the workload's own batches: %.1f)\n",
+                "eval forward (no grad)", static_cast<double>(videos) / eval_s, mvtag::to_string(o.precision).c_str(),
+                static_cast<double>(videos) / eval_unbucketed_s);
     std::printf("%-28s %9.1f samples/s%s\n", "train step (ERNIE frozen)", static_cast<double>(videos) / train_s,
                 o.ernie_cache ? " (ERNIE cached)" : " (ERNIE every step)");
     if (o.ernie_cache) {

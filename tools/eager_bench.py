@@ -5,10 +5,17 @@ tools/eager_model.py: eval forward without autograd, ERNIE alone, and a training
 frozen, sum BCE loss, backward, plain SGD update) per batch; one untimed warm-up batch first.
 Prints one JSON line.
 
-    /usr/bin/python3 tools/eager_bench.py WORKLOAD.json --threads N [--iters 1]
+--precision runs the inference measurements (eval forward, ERNIE alone) like `mvtag
+--precision`: int8 = torch.ao.quantization.quantize_dynamic (weights per channel) on ERNIE's
+Linear layers and on the image/audio input projections (with the LSTM gate bias folded in, as
+mvtag does); bf16 = ERNIE cast to bfloat16, its output cast back to float32. The training step
+always runs float32 on a float32 copy.
+
+    /usr/bin/python3 tools/eager_bench.py WORKLOAD.json --threads N [--iters 1] [--precision fp32|int8|bf16]
 """
 
 import argparse
+import copy
 import json
 import os
 import resource
@@ -16,6 +23,7 @@ import sys
 import time
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -51,11 +59,39 @@ def random_input(batch, cfg):
             torch.randn(n, int(audio_len.max()), cfg["audio_dim"]), audio_len, ids, text_len)
 
 
+def dynamic_int8(module):
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+    return quantize_dynamic(module, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+
+
+def int8_projection(proj, bias):
+    lin = nn.Linear(proj.in_features, proj.out_features)
+    with torch.no_grad():
+        lin.weight.copy_(proj.weight)
+        lin.bias.copy_(bias)
+    return dynamic_int8(nn.Sequential(lin))[0]
+
+
+def apply_precision(net, precision):
+    """An inference copy of `net` at `precision` (see the module docstring)."""
+    net = copy.deepcopy(net).eval()
+    if precision == "int8":
+        net.ernie = dynamic_int8(net.ernie)
+        for branch in (net.image, net.audio):
+            fb, bb = branch.folded_biases()
+            fq, bq = int8_projection(branch.fwd_proj, fb), int8_projection(branch.bwd_proj, bb)
+            branch.project = lambda x, fq=fq, bq=bq: (fq(x), bq(x))
+    elif precision == "bf16":
+        net.ernie.to(torch.bfloat16)
+    return net
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("workload")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--iters", type=int, default=1)
+    ap.add_argument("--precision", choices=("fp32", "int8", "bf16"), default="fp32")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -84,14 +120,15 @@ def main():
         return (time.perf_counter() - t0) / args.iters
 
     net.eval()
+    infer_net = net if args.precision == "fp32" else apply_precision(net, args.precision)
 
     def eval_step(i):
         with torch.no_grad():
-            net(*inputs[i])
+            infer_net(*inputs[i])
 
     def ernie_step(i):
         with torch.no_grad():
-            net.ernie(inputs[i][4], inputs[i][5])
+            infer_net.ernie(inputs[i][4], inputs[i][5])
 
     eval_s = timed(eval_step)
     ernie_s = timed(ernie_step)
@@ -109,7 +146,7 @@ def main():
     train_s = timed(train_step)
     mm = matmul_gflops()
     print(json.dumps({
-        "impl": "pytorch-eager", "workload": w["workload"], "threads": torch.get_num_threads(), "videos": videos,
+        "impl": "pytorch-eager", "workload": w["workload"], "precision": args.precision, "threads": torch.get_num_threads(), "videos": videos,
         "eval_videos_per_s": videos / eval_s, "train_samples_per_s": videos / train_s,
         "ernie_gflops": flops / ernie_s / 1e9, "matmul_gflops": mm,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "build_s": build_s,

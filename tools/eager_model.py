@@ -68,7 +68,7 @@ class Ernie(nn.Module):
         l = ids.shape[1]
         x = self.word(ids) + self.pos(torch.arange(l)).unsqueeze(0) + self.sent.weight[0]
         x = F.dropout(self.ln(x), self.p, self.training)
-        bias = ((~lengths_mask(lengths, l)).float() * -10000.0)[:, None, None, :]
+        bias = ((~lengths_mask(lengths, l)).to(x.dtype) * -10000.0)[:, None, None, :]
         for layer in self.layers:
             x = layer(x, bias)
         return x
@@ -133,11 +133,21 @@ class Branch(nn.Module):
         self.tanh_fc = nn.Linear(2 * hidden + text_dim, 2 * hidden)
         self.score_fc = nn.Linear(2 * hidden, 1)
 
-    def forward(self, x, lengths, text, p):
+    def folded_biases(self):
+        """The projections' biases with the LSTMs' gate biases folded in."""
         fb = self.fwd.bias if self.fwd_proj.bias is None else self.fwd_proj.bias + self.fwd.bias
         bb = self.bwd.bias if self.bwd_proj.bias is None else self.bwd_proj.bias + self.bwd.bias
-        states = torch.cat([self.fwd(F.linear(x, self.fwd_proj.weight, fb), lengths),
-                            self.bwd(F.linear(x, self.bwd_proj.weight, bb), lengths)], 2)
+        return fb, bb
+
+    def project(self, x):
+        """Gate inputs [B, T, 4H] of the forward and the reverse LSTM (tools/eager_bench.py
+        replaces this for --precision int8)."""
+        fb, bb = self.folded_biases()
+        return F.linear(x, self.fwd_proj.weight, fb), F.linear(x, self.bwd_proj.weight, bb)
+
+    def forward(self, x, lengths, text, p):
+        fwd_gates, bwd_gates = self.project(x)
+        states = torch.cat([self.fwd(fwd_gates, lengths), self.bwd(bwd_gates, lengths)], 2)
         states = paddle_dropout(states, p, self.training)
         s = states.shape[2]
         w = self.tanh_fc.weight
@@ -167,7 +177,7 @@ class VideoTagNet(nn.Module):
 
     def text_feature(self, ids, lengths):
         with torch.no_grad():  # frozen: no graph through ERNIE (its dropouts still follow .training)
-            enc = self.ernie(ids, lengths)
+            enc = self.ernie(ids, lengths).float()  # float32 also when ERNIE runs in bfloat16
         return self.textcnn(enc, lengths)
 
     def forward(self, rgb, rgb_len, audio, audio_len, ids, ids_len):

@@ -9,6 +9,7 @@
 #include "config_options.h"
 #include "device.h"
 #include "model_options.h"
+#include "precision_option.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/infer/evaluator.h"
 #include "mvtag/runtime/runtime.h"
@@ -23,12 +24,14 @@ struct EvalArgs {
   std::string output;  // export target ("" = no export)
   bool save_only = false;
   std::string device;
+  std::string precision;
 };
 
 void print_table(const Evaluation& e) {
   const MetricsReport& m = e.result.metrics;
   std::cout << fmt::format("{:<14}{}\n", "data", e.list_file);
   std::cout << fmt::format("{:<14}{}\n", "videos", m.num_videos);
+  if (e.precision != Precision::Fp32) std::cout << fmt::format("{:<14}{}\n", "precision", to_string(e.precision));
   if (e.result.stats.skipped) std::cout << fmt::format("{:<14}{}\n", "skipped", e.result.stats.skipped);
   std::cout << fmt::format("{:<14}{:.4f}   (per video; the original's printed loss: {:.4f})\n", "loss", e.result.loss,
                            e.result.loss_original);
@@ -59,7 +62,9 @@ Command add_eval_command(CLI::App& root) {
       ->group("Run");
   sub->add_flag("--save_only", args->save_only, "Only export (needs --output); no evaluation")->group("Run");
   add_device_option(*sub, args->device);
+  add_precision_option(*sub, args->precision);
   return {sub, [options, args]() -> int {
+            const auto precision = parse_precision_flag(args->precision);
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
             if (args->save_only && args->output.empty()) {
@@ -69,7 +74,7 @@ Command add_eval_command(CLI::App& root) {
             check_can_write(args->json, "--json");
             const torch::Device device = resolve_device(cfg, args->device);
             if (device.is_cpu()) warn_if_cores_busy();
-            const Evaluator evaluator(cfg, args->model, device);
+            const Evaluator evaluator(cfg, args->model, device, precision);
             if (!args->output.empty()) {
               evaluator.export_to(args->output);
               if (args->save_only) {

@@ -7,6 +7,7 @@
 #include "config_options.h"
 #include "device.h"
 #include "model_options.h"
+#include "precision_option.h"
 #include "mvtag/core/base/io.h"
 #include "mvtag/core/report/prediction_writer.h"
 #include "mvtag/infer/tagger.h"
@@ -22,6 +23,7 @@ struct InferArgs {
   double threshold = -1;  // < 0: not given
   int top_k = 0;
   std::string device;
+  std::string precision;
 };
 }  // namespace
 
@@ -50,11 +52,14 @@ Command add_infer_command(CLI::App& root) {
       ->capture_default_str()
       ->group("Run");
   add_device_option(*sub, args->device);
+  add_precision_option(*sub, args->precision);
   return {sub, [options, args]() -> int {
+            const auto precision = parse_precision_flag(args->precision);
             const Config cfg = options->load();
             if (options->dump_requested()) return print_config(cfg);
             check_can_write(args->output, "--output");  // before tagging, not after
             TaggerOptions t;
+            t.precision = precision;
             t.model_dir = args->model;
             t.config = &cfg;
             t.device = resolve_device(cfg, args->device);

@@ -8,11 +8,13 @@
 #include "config_options.h"
 #include "device.h"
 #include "model_options.h"
+#include "precision_option.h"
 #include "mvtag/core/base/error.h"
 
 #ifdef MVTAG_HAVE_SERVE
 #include "mvtag/core/base/stop_signals.h"
 #include "mvtag/runtime/runtime.h"
+#include "mvtag/model/precision.h"
 #include "mvtag/serve/server.h"
 #endif
 
@@ -33,6 +35,7 @@ Command add_serve_command(CLI::App& root) {
   auto device = std::make_shared<std::string>();
   auto so = std::make_shared<ServeOptions>();
   auto threshold = std::make_shared<double>(-1);
+  auto precision = std::make_shared<std::string>();
   add_model_input_option(*sub, *model, "Inference model directory (from `mvtag export`)");
   sub->add_option("--host", so->host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str()->group("Server");
   sub->add_option("--port", so->port, "TCP port; 0 picks a free one (printed when bound)")
@@ -58,7 +61,9 @@ Command add_serve_command(CLI::App& root) {
                   "of --conf when given, else the model's inference.json")
       ->check(CLI::Range(0.0, 1.0))->group("Run");
   add_device_option(*sub, *device);
-  return {sub, [sub, options, model, device, so, threshold]() -> int {
+  add_precision_option(*sub, *precision);
+  return {sub, [sub, options, model, device, so, threshold, precision]() -> int {
+            const auto chosen_precision = parse_precision_flag(*precision);
             // The configuration applies only when asked for: a deployed model needs none.
             const bool with_config = sub->get_option("--conf")->count() > 0 || !options->source().overrides.empty();
             std::unique_ptr<Config> cfg;
@@ -69,6 +74,8 @@ Command add_serve_command(CLI::App& root) {
             t.config = cfg.get();
             t.device = cfg ? resolve_device(*cfg, *device) : choose_device(device->empty() ? "auto" : *device);
             if (*threshold >= 0) t.threshold = *threshold;
+            t.precision = chosen_precision;
+            if (chosen_precision) check_precision_device(*chosen_precision, t.device);  // before binding
             so->write_timeout_s = so->read_timeout_s;
             TagServer server(*so);
             // The port goes to stdout, flushed, for whoever started us (scripts, tests).

@@ -16,7 +16,8 @@ void export_model(const LoadedModel& model, const std::string& out_dir, const In
                                        {"mvtag_version", MVTAG_VERSION},
                                        {"source", model.dir},
                                        {"text_max_len", settings.text_max_len},
-                                       {"threshold", settings.threshold}};
+                                       {"threshold", settings.threshold},
+                                       {"precision", to_string(settings.precision)}};
   write_file_atomic((std::filesystem::path(out.staging()) / kInferenceFile).string(), info.dump(2) + "\n");
   out.commit();
 }

@@ -9,6 +9,7 @@
 #include "mvtag/core/base/error.h"
 #include "mvtag/infer/model_check.h"
 #include "mvtag/infer/predictor.h"
+#include "mvtag/model/precision.h"
 
 namespace mvtag {
 
@@ -20,18 +21,30 @@ void check_width(const FeatureMatrix& m, std::int64_t width, const char* what, c
                             video_id, what, width, m.rows, m.cols, m.data.size()));
   }
 }
+LoadedModel load_at_precision(const std::string& dir, const torch::Device& device, Precision precision,
+                              const std::string& from) {
+  check_precision_device(precision, device, from);
+  LoadedModel model = load_model_directory(dir, device);
+  apply_precision(*model.net, precision, device);
+  return model;
+}
 }  // namespace
 
 Tagger::Tagger(const TaggerOptions& options)
-    : options_(options), model_(load_model_directory(options.model_dir, options.device)) {
+    : options_(options),
+      settings_(resolve_inference_settings(options.config, options.model_dir, options.threshold, options.precision)),
+      model_(load_at_precision(options.model_dir, options.device, settings_.values.precision,
+                               settings_.precision_from)) {
   if (options_.config != nullptr) {
     check_model_against_config(*options_.config, model_);
     options_.batch_size = static_cast<std::size_t>(options_.config->infer.batch_size);
     options_.num_workers = options_.config->train.num_workers;
   }
-  settings_ = resolve_inference_settings(options_.config, options_.model_dir, options_.threshold);
-  spdlog::info("threshold {} (from {}), titles up to {} tokens (from {})", settings_.values.threshold,
-               settings_.threshold_from, settings_.values.text_max_len, settings_.text_max_len_from);
+  // The configuration's keys apply once it has been checked against the model.
+  settings_ = resolve_inference_settings(options_.config, options_.model_dir, options_.threshold, options_.precision);
+  spdlog::info("threshold {} (from {}), titles up to {} tokens (from {}), precision {} (from {})",
+               settings_.values.threshold, settings_.threshold_from, settings_.values.text_max_len,
+               settings_.text_max_len_from, to_string(settings_.values.precision), settings_.precision_from);
   const std::int64_t positions = model_.net->config().ernie.max_position_embeddings;
   if (settings_.values.text_max_len > positions) {
     throw_error(ErrorKind::Config, fmt::format("text_max_len {} (from {}) is more than the model's {} ERNIE positions",

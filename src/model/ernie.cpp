@@ -31,6 +31,11 @@ nn::Embedding ernie_embedding(std::int64_t rows, std::int64_t dim, double std) {
   return e;
 }
 
+// The int8 stand-in when there is one, else the float Linear.
+torch::Tensor run_linear(const nn::Linear& fc, const Int8LinearPtr& int8, const torch::Tensor& x) {
+  return int8 ? int8->forward(x) : fc.ptr()->forward(x);
+}
+
 }  // namespace
 
 torch::Tensor key_padding_bias(const torch::Tensor& lengths, std::int64_t max_len, const torch::TensorOptions& options) {
@@ -53,13 +58,13 @@ torch::Tensor ErnieAttentionImpl::forward(const torch::Tensor& x, const torch::T
   const auto head = d / heads_;
   const auto split = [&](const torch::Tensor& t) { return t.view({b, l, heads_, head}).transpose(1, 2); };
   // The original scales q before the product (not the scores after it).
-  const auto q = split(query(x) * (1.0 / std::sqrt(static_cast<double>(head))));
-  const auto k = split(key(x));
-  const auto v = split(value(x));
+  const auto q = split(run_linear(query, query_int8, x) * (1.0 / std::sqrt(static_cast<double>(head))));
+  const auto k = split(run_linear(key, key_int8, x));
+  const auto v = split(run_linear(value, value_int8, x));
   auto probs = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) + key_bias, -1);
   probs = torch::dropout(probs, dropout_, is_training());
   const auto context = torch::matmul(probs, v).transpose(1, 2).reshape({b, l, d});
-  return output(context);
+  return run_linear(output, output_int8, context);
 }
 
 ErnieLayerImpl::ErnieLayerImpl(const ErnieConfig& c) : dropout_(c.hidden_dropout_prob) {
@@ -74,7 +79,7 @@ torch::Tensor ErnieLayerImpl::forward(const torch::Tensor& x, const torch::Tenso
   // Post-processing "dan": dropout, add the residual, then LayerNorm.
   const auto attended = torch::dropout(attention(x, key_bias), dropout_, is_training());
   const auto x1 = attention_norm(x + attended);
-  const auto ffn = torch::dropout(ffn_out(torch::relu(ffn_in(x1))), dropout_, is_training());
+  const auto ffn = torch::dropout(run_linear(ffn_out, ffn_out_int8, torch::relu(run_linear(ffn_in, ffn_in_int8, x1))), dropout_, is_training());
   return ffn_norm(x1 + ffn);
 }
 
@@ -100,7 +105,8 @@ torch::Tensor ErnieImpl::forward(const torch::Tensor& ids, const torch::Tensor& 
   x = torch::dropout(embedding_norm(x), config_.hidden_dropout_prob, is_training());
   const auto bias = key_padding_bias(lengths, l, x.options());
   for (const auto& layer : *layers) x = layer->as<ErnieLayer>()->forward(x, bias);
-  return x;
+  // --precision bf16 runs the encoder in bfloat16; its readers (TextCNN, the cache) get float32.
+  return x.scalar_type() == torch::kBFloat16 ? x.to(torch::kFloat32) : x;
 }
 
 }  // namespace mvtag

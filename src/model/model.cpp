@@ -135,6 +135,10 @@ torch::Tensor VideoTagNetImpl::text_feature(const torch::Tensor& ids, const torc
 }
 
 torch::Tensor VideoTagNetImpl::forward(const NetInput& in) {
+  if (is_training() && precision_ != Precision::Fp32) {
+    throw_error(ErrorKind::Usage, "the network runs at precision " + to_string(precision_) +
+                                      ", which is for inference only; training needs fp32 (reload the model)");
+  }
   check_input(in);
   const double p = config_.drop_rate;
   const auto text = paddle_dropout(text_feature(in.text_ids, in.text_len, in.text_encoded), p, is_training());

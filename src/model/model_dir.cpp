@@ -13,6 +13,11 @@ namespace fs = std::filesystem;
 
 void write_model_files(const std::string& dir, const VideoTagNetImpl& net, const Vocab& vocab,
                        const ClassMap& classes) {
+  // Model directories hold float32 weights; int8 keeps them (its packed copies are separate).
+  if (net.precision() == Precision::Bf16) {
+    throw_error(ErrorKind::Usage, "a network cast to bf16 cannot be written (model directories hold float32 "
+                                  "weights); write it before applying the precision");
+  }
   save_model_files(net, dir);
   write_vocab(vocab, (fs::path(dir) / kVocabFile).string());
   classes.save((fs::path(dir) / kClassFile).string());

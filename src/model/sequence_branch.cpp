@@ -11,7 +11,9 @@ namespace {
 
 // The projection of all steps in one matmul, with the LSTM's gate bias (and the fc's, if any)
 // folded into it.
-torch::Tensor project(const torch::nn::Linear& proj, const PeepholeLstm& lstm, const torch::Tensor& x) {
+torch::Tensor project(const torch::nn::Linear& proj, const Int8LinearPtr& int8, const PeepholeLstm& lstm,
+                      const torch::Tensor& x) {
+  if (int8) return int8->forward(x);
   const auto bias = proj->bias.defined() ? proj->bias + lstm->bias : lstm->bias;
   return torch::linear(x, proj->weight, bias);
 }
@@ -28,8 +30,8 @@ SequenceBranchImpl::SequenceBranchImpl(const SequenceBranchOptions& o) {
 }
 
 torch::Tensor SequenceBranchImpl::encode(const torch::Tensor& x, const torch::Tensor& lengths) {
-  const auto forward_out = fwd_lstm->forward_gates(project(fwd_proj, fwd_lstm, x), lengths);
-  const auto backward_out = bwd_lstm->forward_gates(project(bwd_proj, bwd_lstm, x), lengths);
+  const auto forward_out = fwd_lstm->forward_gates(project(fwd_proj, fwd_proj_int8, fwd_lstm, x), lengths);
+  const auto backward_out = bwd_lstm->forward_gates(project(bwd_proj, bwd_proj_int8, bwd_lstm, x), lengths);
   return torch::cat({forward_out, backward_out}, 2);
 }
 

@@ -232,7 +232,7 @@ void TagServer::State::health(httplib::Response& res) const {
               {{"status", "ready"},
                {"model", model_name},
                {"classes", tagger->num_classes()},
-               {"precision", "fp32"},
+               {"precision", to_string(tagger->precision())},
                {"device", tagger->model().net->parameters().empty()
                               ? std::string("cpu")
                               : tagger->model().net->parameters().front().device().str()},

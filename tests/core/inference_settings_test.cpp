@@ -65,3 +65,40 @@ TEST(InferenceSettings, AMalformedFileIsAnErrorNamingIt) {
   dir.write("inference.json", R"({"text_max_len": 20, "threshold": 1.5})");
   test::expect_message_contains(test::thrown_error([&] { read_inference_settings(dir.path()); }), {"out of range"});
 }
+
+TEST(InferenceSettings, PrecisionIsReadFromTheModelAndTheFlagWins) {
+  TempDir dir;
+  dir.write("inference.json", R"({"text_max_len": 32, "threshold": 0.25})");
+  auto r = resolve_inference_settings(nullptr, dir.path(), std::nullopt);
+  EXPECT_EQ(r.values.precision, Precision::Fp32);  // written before "precision" existed
+  EXPECT_EQ(r.precision_from, dir.file("inference.json"));
+  dir.write("inference.json", R"({"text_max_len": 32, "threshold": 0.25, "precision": "int8"})");
+  r = resolve_inference_settings(nullptr, dir.path(), std::nullopt);
+  EXPECT_EQ(r.values.precision, Precision::Int8);
+  r = resolve_inference_settings(nullptr, dir.path(), std::nullopt, Precision::Bf16);
+  EXPECT_EQ(r.values.precision, Precision::Bf16);
+  EXPECT_EQ(r.precision_from, "--precision");
+  TempDir empty;
+  r = resolve_inference_settings(nullptr, empty.path(), std::nullopt);
+  EXPECT_EQ(r.values.precision, Precision::Fp32);
+  EXPECT_EQ(r.precision_from, "default");
+}
+
+TEST(InferenceSettings, AnUnknownPrecisionNamesTheFileAndKey) {
+  TempDir dir;
+  dir.write("inference.json", R"({"text_max_len": 32, "threshold": 0.25, "precision": "int4"})");
+  const Error e = test::thrown_error([&] { read_inference_settings(dir.path()); }, ErrorKind::Data);
+  test::expect_message_contains(e, {"inference.json", "precision", "int4", "fp32, int8 or bf16"});
+  dir.write("inference.json", R"({"text_max_len": 32, "threshold": 0.25, "precision": 8})");
+  test::thrown_error([&] { read_inference_settings(dir.path()); }, ErrorKind::Data);
+}
+
+TEST(Precision, ParsesItsThreeNamesAndNothingElse) {
+  for (const Precision p : {Precision::Fp32, Precision::Int8, Precision::Bf16}) {
+    EXPECT_EQ(parse_precision(to_string(p)), p);
+  }
+  EXPECT_EQ(to_string(Precision::Int8), "int8");
+  for (const char* bad : {"", "FP32", "int4", "fp16", "bf16 ", "float32"}) {
+    EXPECT_FALSE(parse_precision(bad).has_value()) << bad;
+  }
+}

@@ -197,6 +197,14 @@ TEST_F(Serve, HealthNamesTheModel) {
   EXPECT_EQ(h["precision"], "fp32");
 }
 
+TEST_F(Serve, HealthReportsThePrecisionInUse) {
+  Server int8("--model model --precision int8 --device cpu --threads 1 --log-level warn", dir_->path());
+  ASSERT_TRUE(int8.ready()) << int8.log();
+  auto r = int8.client().Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->body)["precision"], "int8");
+}
+
 TEST_F(Serve, ScoresEqualInferOneByOneAsJsonBase64AndPkl) {
   Scores nested_scores, base64_scores, pkl_scores;
   for (const Video& v : *videos_) {

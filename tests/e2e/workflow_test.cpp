@@ -2,6 +2,8 @@
 // demo-data -> train -> eval -> export -> infer, exact resume, and the error cases.
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -190,4 +192,112 @@ TEST_F(Workflow, MissingFeaturesAreReportedByNameAndCounted) {
   EXPECT_TRUE(contains(r.err, "ffff0000")) << r.err;
   EXPECT_TRUE(contains(r.out, "videos        2")) << r.out;
   EXPECT_TRUE(contains(r.out, "skipped       1")) << r.out;
+}
+
+namespace {
+// prec/last (one epoch) exported as prec_int8 with --precision int8; each test process has its
+// own directory, so each test that needs them makes them.
+void make_int8_model(const std::function<CliResult(const std::string&)>& mvtag) {
+  CliResult r = mvtag("train --conf conf.txt --save_dir prec --epoch_num 1 --valid_interval 0 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = mvtag("export --conf conf.txt --model prec/last --output prec_int8 --precision int8");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+// The dtypes named in a safetensors header.
+std::set<std::string> safetensors_dtypes(const std::string& file) {
+  const std::string bytes = read_file(file);
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+  std::set<std::string> out;
+  const auto header = nlohmann::json::parse(bytes.substr(8, n));
+  for (const auto& [name, entry] : header.items()) {
+    if (name != "__metadata__") out.insert(entry["dtype"].get<std::string>());
+  }
+  return out;
+}
+}  // namespace
+
+TEST_F(Workflow, PrecisionIsStoredAtExportAndUsedByInferAndEval) {
+  ASSERT_NO_FATAL_FAILURE(make_int8_model(mvtag));
+  const auto info = nlohmann::json::parse(read_file(path("prec_int8/inference.json")));
+  EXPECT_EQ(info["precision"], "int8");
+  // The weights stay float32: the precision is applied when the model is loaded.
+  EXPECT_EQ(safetensors_dtypes(path("prec_int8/model.safetensors")), std::set<std::string>{"F32"});
+  CliResult r;
+
+  r = mvtag("infer --conf conf.txt --model prec_int8 --output int8.jsonl --format jsonl --threshold 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "precision int8 (from")) << r.err;
+  EXPECT_TRUE(contains(r.err, "prec_int8/inference.json")) << r.err;
+  r = mvtag("infer --conf conf.txt --model prec_int8 --output fp32.jsonl --format jsonl --threshold 0 --precision fp32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "precision fp32 (from --precision)")) << r.err;
+  r = mvtag("infer --conf conf.txt --model prec_int8 --output bf16.jsonl --format jsonl --threshold 0 --precision bf16");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Same videos, probabilities within the stated bound, and not identical (the setting took effect).
+  const auto read_probs = [&](const std::string& file) {
+    std::vector<double> p;
+    std::istringstream lines(read_file(path(file)));
+    for (std::string line; std::getline(lines, line);) {
+      const auto video = nlohmann::json::parse(line);
+      for (const auto& label : video["labels"]) p.push_back(label[1].get<double>());
+    }
+    return p;
+  };
+  const auto fp32 = read_probs("fp32.jsonl");
+  ASSERT_EQ(fp32.size(), 8u * 12u);  // every validation video, every class
+  for (const char* file : {"int8.jsonl", "bf16.jsonl"}) {
+    const auto other = read_probs(file);
+    ASSERT_EQ(other.size(), fp32.size()) << file;
+    double worst = 0;
+    for (std::size_t i = 0; i < fp32.size(); ++i) worst = std::max(worst, std::abs(other[i] - fp32[i]));
+    EXPECT_GT(worst, 0.0) << file;
+    EXPECT_LE(worst, 0.05) << file;
+  }
+
+  r = mvtag("eval --conf conf.txt --model prec_int8 --precision bf16 --json eval_bf16.json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "precision bf16 (from --precision)")) << r.err;
+  EXPECT_TRUE(contains(r.out, "precision     bf16")) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(read_file(path("eval_bf16.json")))["precision"], "bf16");
+  // eval --output stores the precision too.
+  r = mvtag("eval --conf conf.txt --model prec/last --output prec_bf16 --save_only --precision bf16");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_file(path("prec_bf16/inference.json")))["precision"], "bf16");
+}
+
+TEST_F(Workflow, PrecisionErrorsNameTheFlagOrTheFile) {
+  ASSERT_NO_FATAL_FAILURE(make_int8_model(mvtag));
+  CliResult r = mvtag("infer --conf conf.txt --model prec_int8 --precision int4 --output x.json");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "--precision")) << r.err;
+  EXPECT_TRUE(contains(r.err, "int4")) << r.err;
+  r = mvtag("export --conf conf.txt --model prec/last --output never --precision fp16");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_FALSE(path_exists(path("never")));
+  r = mvtag("infer --help");
+  EXPECT_TRUE(contains(r.out, "--precision")) << r.out;
+  EXPECT_TRUE(contains(r.out, "CPU only")) << r.out;
+
+  // A bad value in a model's inference.json names the file and the key.
+  const std::string bad = path("prec_bad");
+  std::filesystem::copy(path("prec_int8"), bad);
+  auto info = nlohmann::json::parse(read_file(bad + "/inference.json"));
+  info["precision"] = "int4";
+  write_file_atomic(bad + "/inference.json", info.dump());
+  r = mvtag("infer --conf conf.txt --model prec_bad --output x.json");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.err, "prec_bad/inference.json")) << r.err;
+  EXPECT_TRUE(contains(r.err, "precision")) << r.err;
+
+  // int8 with a CUDA device: an error, not a silent fallback (with or without a GPU here: the
+  // device is only resolved to the CPU when CUDA is missing, and then int8 is what runs).
+  r = mvtag("infer --conf conf.txt --model prec_int8 --precision int8 --device cuda --output cuda.json");
+  if (r.exit_code == 0) {
+    EXPECT_TRUE(contains(r.err, "CUDA")) << "no GPU, so the CPU ran it; the fallback must be warned about\n" << r.err;
+  } else {
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_TRUE(contains(r.err, "CPU only")) << r.err;
+  }
 }

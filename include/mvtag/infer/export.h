@@ -1,6 +1,7 @@
 // `mvtag export`: a self-contained inference model directory. It holds the weights (no
-// optimizer state), model.json, vocab.txt, class.txt and inference.json (the text length and
-// threshold it was exported with); `mvtag infer` needs nothing else.
+// optimizer state), model.json, vocab.txt, class.txt and inference.json (the text length,
+// threshold and precision it was exported with); `mvtag infer` needs nothing else. The weights
+// are float32 whatever the precision: it is applied when the model is loaded.
 #pragma once
 
 #include <string>

@@ -1,7 +1,8 @@
 // Tagger: an exported model (or a checkpoint) opened for tagging videos. It owns the network
 // in eval mode on one device, the model's tokenizer and class names, and the inference settings
 // (threshold and title length: --threshold > configuration > the model's inference.json >
-// defaults, see core/config/inference_settings.h). `mvtag infer` tags list files with it; a
+// defaults, see core/config/inference_settings.h; precision: --precision > inference.json >
+// fp32, applied with model/precision.h). `mvtag infer` tags list files with it; a
 // server scores videos it assembled itself with score().
 #pragma once
 
@@ -28,6 +29,9 @@ struct TaggerOptions {
   const Config* config = nullptr;
   torch::Device device = torch::kCPU;
   std::optional<double> threshold;  // an explicit override (the --threshold flag)
+  // An explicit precision (the --precision flag); else the model's inference.json, else fp32.
+  // int8 with a non-CPU device is an Error(Usage) before the model is loaded.
+  std::optional<Precision> precision;
   std::size_t batch_size = 64;      // for tag_list(): INFER.batch_size when a configuration is given
   int num_workers = 2;              // loader threads for tag_list(): TRAIN.num_workers likewise
 };
@@ -53,6 +57,7 @@ class Tagger {
   const LoadedModel& model() const { return model_; }
   const ResolvedInferenceSettings& settings() const { return settings_; }
   double threshold() const { return settings_.values.threshold; }
+  Precision precision() const { return settings_.values.precision; }
   std::size_t text_max_len() const { return static_cast<std::size_t>(settings_.values.text_max_len); }
   std::vector<std::string> class_names() const { return model_.classes.names(); }
   int num_classes() const { return static_cast<int>(model_.net->config().num_classes); }
@@ -75,8 +80,8 @@ class Tagger {
 
  private:
   TaggerOptions options_;
+  ResolvedInferenceSettings settings_;  // before model_: the precision is checked before loading
   LoadedModel model_;
-  ResolvedInferenceSettings settings_;
 };
 
 }  // namespace mvtag

@@ -13,6 +13,10 @@
 //   layers.<i>.attention_norm.{weight,bias} [D],
 //   layers.<i>.ffn_in.{weight [I, D], bias [I]}, layers.<i>.ffn_out.{weight [D, I], bias [D]},
 //   layers.<i>.ffn_norm.{weight,bias} [D].
+//
+// Reduced precision (model/precision.h, inference only): the *_int8 members, when set, run in
+// place of the Linear of the same name (the Linear keeps the float32 weights); an ERNIE cast to
+// bfloat16 returns its output as float32.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -22,6 +26,7 @@
 #include <torch/nn/modules/normalization.h>
 
 #include "mvtag/core/config/ernie_config.h"
+#include "mvtag/model/int8_linear.h"
 
 namespace mvtag {
 
@@ -32,6 +37,7 @@ class ErnieAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_bias);
 
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, output{nullptr};
+  Int8LinearPtr query_int8, key_int8, value_int8, output_int8;
 
  private:
   std::int64_t heads_;
@@ -47,6 +53,7 @@ class ErnieLayerImpl : public torch::nn::Module {
   ErnieAttention attention{nullptr};
   torch::nn::LayerNorm attention_norm{nullptr};
   torch::nn::Linear ffn_in{nullptr}, ffn_out{nullptr};
+  Int8LinearPtr ffn_in_int8, ffn_out_int8;
   torch::nn::LayerNorm ffn_norm{nullptr};
 
  private:
@@ -61,8 +68,9 @@ class ErnieImpl : public torch::nn::Module {
   explicit ErnieImpl(const ErnieConfig& config);
 
   // ids [B, L] int64 ([CLS] … [SEP] then padding), lengths [B] int64 (1 ≤ len ≤ L).
-  // Position ids are 0..L−1 and sentence ids 0. Returns [B, L, D]; rows at t ≥ len are
-  // unspecified (the original discards them too).
+  // Position ids are 0..L−1 and sentence ids 0. Returns [B, L, D] (float32 when the module is
+  // bfloat16, its own dtype otherwise); rows at t ≥ len are unspecified (the original discards
+  // them too).
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& lengths);
 
   const ErnieConfig& config() const { return config_; }

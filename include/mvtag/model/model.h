@@ -23,6 +23,7 @@
 
 #include "mvtag/batch/batch.h"
 #include "mvtag/core/config/net_config.h"
+#include "mvtag/core/config/precision.h"
 #include "mvtag/model/ernie.h"
 #include "mvtag/model/sequence_branch.h"
 #include "mvtag/model/textcnn.h"
@@ -67,6 +68,11 @@ class VideoTagNetImpl : public torch::nn::Module {
 
   const NetConfig& config() const { return config_; }
 
+  // The precision apply_precision (model/precision.h) put the network in; fp32 when built or
+  // loaded. Any other is inference only: forward() in training mode is an Error(Usage).
+  Precision precision() const { return precision_; }
+  void set_precision_state(Precision precision) { precision_ = precision; }
+
   Ernie ernie{nullptr};
   TextCnn textcnn{nullptr};
   SequenceBranch image{nullptr}, audio{nullptr};
@@ -76,6 +82,7 @@ class VideoTagNetImpl : public torch::nn::Module {
   void check_input(const NetInput& input) const;
 
   NetConfig config_;
+  Precision precision_ = Precision::Fp32;
 };
 TORCH_MODULE(VideoTagNet);
 

@@ -14,6 +14,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "mvtag/model/attention_pool.h"
+#include "mvtag/model/int8_linear.h"
 #include "mvtag/model/peephole_lstm.h"
 
 namespace mvtag {
@@ -39,6 +40,9 @@ class SequenceBranchImpl : public torch::nn::Module {
                         double drop_rate);
 
   torch::nn::Linear fwd_proj{nullptr}, bwd_proj{nullptr};
+  // --precision int8 (model/precision.h): the projections with the LSTM gate bias folded in,
+  // int8; when set they replace fwd_proj / bwd_proj (inference only).
+  Int8LinearPtr fwd_proj_int8, bwd_proj_int8;
   PeepholeLstm fwd_lstm{nullptr}, bwd_lstm{nullptr};
   AttentionPool attention{nullptr};
 };

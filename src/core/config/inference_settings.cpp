@@ -28,6 +28,17 @@ std::optional<InferenceSettings> read_inference_settings(const std::string& mode
     const auto j = nlohmann::json::parse(read_file(path));
     s.text_max_len = j.at("text_max_len").get<int>();
     s.threshold = j.at("threshold").get<double>();
+    if (j.contains("precision")) {
+      const auto& value = j.at("precision");
+      const auto parsed = value.is_string() ? parse_precision(value.get<std::string>()) : std::nullopt;
+      if (!parsed) {
+        Location where = at_file(path);
+        where.key = "precision";
+        throw_error(ErrorKind::Data, "unknown precision " + value.dump() + " (expected " + precision_choices() + ")",
+                    where);
+      }
+      s.precision = *parsed;
+    }
   } catch (const nlohmann::json::exception& e) {
     throw_error(ErrorKind::Data, std::string("malformed inference settings: ") + e.what(), at_file(path));
   }
@@ -39,13 +50,14 @@ std::optional<InferenceSettings> read_inference_settings(const std::string& mode
 }
 
 ResolvedInferenceSettings resolve_inference_settings(const Config* config, const std::string& model_dir,
-                                                     std::optional<double> threshold_flag) {
+                                                     std::optional<double> threshold_flag,
+                                                     std::optional<Precision> precision_flag) {
   ResolvedInferenceSettings r;
-  r.threshold_from = r.text_max_len_from = "default";
+  r.threshold_from = r.text_max_len_from = r.precision_from = "default";
   if (const auto stored = read_inference_settings(model_dir)) {
     const std::string file = (std::filesystem::path(model_dir) / kInferenceFile).string();
     r.values = *stored;
-    r.threshold_from = r.text_max_len_from = file;
+    r.threshold_from = r.text_max_len_from = r.precision_from = file;
   }
   if (const std::string from = config_origin(config, "INFER.threshold"); !from.empty()) {
     r.values.threshold = config->infer.threshold;
@@ -58,6 +70,10 @@ ResolvedInferenceSettings resolve_inference_settings(const Config* config, const
   if (threshold_flag) {
     r.values.threshold = *threshold_flag;
     r.threshold_from = "--threshold";
+  }
+  if (precision_flag) {
+    r.values.precision = *precision_flag;
+    r.precision_from = "--precision";
   }
   return r;
 }
