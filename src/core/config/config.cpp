@@ -367,7 +367,7 @@ std::vector<KeyEntry> build_table() {
       key(train, &T::modal_drop_rate, "modal_drop_rate", no_effect("0.0"), unused),
       key(train, &T::ernie_pretrain_dict_path, "ernie_pretrain_dict_path", kRequired,
           "Directory of the pretrained ERNIE 1.0: its parameters, vocab.txt and ernie_config.json"),
-      key(train, &T::filelist, "filelist", kRequired, "Directory of the per-video feature files (one .pkl per video)"),
+      key(train, &T::filelist, "filelist", kRequired, "Directory of the per-video feature files (one .pkl per video), or a feature pack written by `mvtag pack` (recognised by its first bytes; docs/FORMATS.md)"),
       key(train, &T::url_title_label_file, "url_title_label_file", kRequired,
           "Training list: one video per line, tab-separated: name, title, comma-separated labels"),
       key(train, &T::warmup_proportion, "warmup_proportion", no_effect("0.0"), unused),
@@ -395,7 +395,7 @@ std::vector<KeyEntry> build_table() {
 
       key(valid, &D::batch_size, "batch_size", kRequired, "Validation and evaluation batch size", at_least(1)),
       key(valid, &D::num_samples, "num_samples", no_effect("464"), unused),
-      key(valid, &D::filelist, "filelist", kRequired, "Directory of the per-video feature files"),
+      key(valid, &D::filelist, "filelist", kRequired, "Directory of the per-video feature files, or a feature pack"),
       key(valid, &D::url_title_label_file, "url_title_label_file", kRequired,
           "Validation list (same format as the training list)"),
 
@@ -408,7 +408,7 @@ std::vector<KeyEntry> build_table() {
       key(infer, &I::batch_size, "batch_size", kRequired, "Inference batch size", at_least(1)),
       key(infer, &I::threshold, "threshold", kRequired, "A class is output when its probability is >= threshold",
           fraction(true)),
-      key(infer, &I::filelist, "filelist", kRequired, "Directory of the per-video feature files"),
+      key(infer, &I::filelist, "filelist", kRequired, "Directory of the per-video feature files, or a feature pack"),
       key(infer, &I::url_title_label_file, "url_title_label_file", kRequired,
           "Videos to tag (same format; the labels column is optional and ignored)"),
   };
