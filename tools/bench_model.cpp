@@ -34,7 +34,6 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <ATen/Parallel.h>
@@ -42,6 +41,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "mvtag/batch/loader.h"
 #include "mvtag/core/config/ernie_config.h"
 #include "mvtag/core/config/net_config.h"
 #include "mvtag/core/base/log.h"
@@ -210,16 +210,17 @@ std::vector<mvtag::NetInput> bucketed(const std::vector<mvtag::NetInput>& inputs
     std::int64_t title, frames, audio;
     std::size_t batch, row;
   };
-  std::vector<Video> videos;
+  std::vector<Video> listed;
+  std::vector<mvtag::VideoLengths> lengths;
   for (std::size_t b = 0; b < inputs.size(); ++b) {
     for (std::int64_t i = 0; i < inputs[b].rgb.size(0); ++i) {
-      videos.push_back({inputs[b].text_len[i].item<std::int64_t>(), inputs[b].rgb_len[i].item<std::int64_t>(),
+      listed.push_back({inputs[b].text_len[i].item<std::int64_t>(), inputs[b].rgb_len[i].item<std::int64_t>(),
                         inputs[b].audio_len[i].item<std::int64_t>(), b, static_cast<std::size_t>(i)});
+      lengths.push_back({listed.back().title, listed.back().frames, listed.back().audio, listed.size() - 1});
     }
   }
-  std::stable_sort(videos.begin(), videos.end(), [](const Video& x, const Video& y) {
-    return std::tie(x.title, x.frames, x.audio) < std::tie(y.title, y.frames, y.audio);
-  });
+  std::vector<Video> videos;  // in the loader's order
+  for (std::size_t k : mvtag::bucket_order(lengths, mvtag::Bucketing::Title)) videos.push_back(listed[k]);
   std::vector<mvtag::NetInput> out;
   std::size_t next = 0;
   for (const auto& in : inputs) {

@@ -80,18 +80,26 @@ std::vector<std::size_t> epoch_order(std::size_t n, bool shuffle, std::uint64_t 
   return order;
 }
 
-std::vector<std::size_t> bucket_order(const std::vector<Sample>& samples, Bucketing bucketing) {
-  std::vector<std::size_t> order(samples.size());
+std::vector<std::size_t> bucket_order(const std::vector<VideoLengths>& videos, Bucketing bucketing) {
+  std::vector<std::size_t> order(videos.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   if (bucketing == Bucketing::None) return order;
   auto key = [&](std::size_t i) {
-    const Sample& s = samples[i];
-    const auto title = static_cast<std::int64_t>(s.text.length());
-    return bucketing == Bucketing::Title ? std::make_tuple(title, s.rgb.rows, s.audio.rows, s.index)
-                                         : std::make_tuple(s.rgb.rows, s.audio.rows, title, s.index);
+    const VideoLengths& v = videos[i];
+    return bucketing == Bucketing::Title ? std::make_tuple(v.title, v.frames, v.audio, v.index)
+                                         : std::make_tuple(v.frames, v.audio, v.title, v.index);
   };
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
   return order;
+}
+
+std::vector<std::size_t> bucket_order(const std::vector<Sample>& samples, Bucketing bucketing) {
+  std::vector<VideoLengths> videos;
+  videos.reserve(samples.size());
+  for (const Sample& s : samples) {
+    videos.push_back({static_cast<std::int64_t>(s.text.length()), s.rgb.rows, s.audio.rows, s.index});
+  }
+  return bucket_order(videos, bucketing);
 }
 
 Batch collate(std::vector<Sample> samples, int num_classes, std::int64_t pad_id) {

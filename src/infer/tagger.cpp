@@ -40,8 +40,6 @@ Tagger::Tagger(const TaggerOptions& options)
     options_.batch_size = static_cast<std::size_t>(options_.config->infer.batch_size);
     options_.num_workers = options_.config->train.num_workers;
   }
-  // The configuration's keys apply once it has been checked against the model.
-  settings_ = resolve_inference_settings(options_.config, options_.model_dir, options_.threshold, options_.precision);
   spdlog::info("threshold {} (from {}), titles up to {} tokens (from {}), precision {} (from {})",
                settings_.values.threshold, settings_.threshold_from, settings_.values.text_max_len,
                settings_.text_max_len_from, to_string(settings_.values.precision), settings_.precision_from);

@@ -50,8 +50,15 @@ struct LoaderOptions {
   std::size_t bucket_pool = 4;
 };
 
-// The order in which a pool of loaded samples is batched: positions into `samples`, sorted by the
-// bucketing's key (ties by dataset index, so the order is deterministic).
+// What bucketing sorts by: a video's title tokens, image frames and audio frames, and its dataset
+// index (the last tie-break, so the order is deterministic).
+struct VideoLengths {
+  std::int64_t title = 0, frames = 0, audio = 0;
+  std::size_t index = 0;
+};
+// The order in which videos are batched: positions into `videos`, sorted by the bucketing's key.
+std::vector<std::size_t> bucket_order(const std::vector<VideoLengths>& videos, Bucketing bucketing);
+// The same for a pool of loaded samples.
 std::vector<std::size_t> bucket_order(const std::vector<Sample>& samples, Bucketing bucketing);
 
 // The order of one epoch: 0..n-1, shuffled from (seed, epoch) when `shuffle`. Our own
