@@ -13,6 +13,7 @@ build_dir="${BUILD_DIR:-$root/build}"
 packages=(
   cmake g++ make pkg-config ccache
   libtorch-dev            # LibTorch 1.13 (CPU)
+  libgloo-dev             # the Gloo headers LibTorch's c10d includes: data-parallel training
   libopenblas0-openmp     # fast BLAS for LibTorch; without it the reference BLAS is ~10x slower
   libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev libutf8proc-dev
   zlib1g-dev              # CRC-32 of the ZIP entries torch.save writes

@@ -133,6 +133,9 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options, std::int64_t pad_i
   if (options_.batch_size == 0) throw_error(ErrorKind::Config, "batch size must be at least 1");
   if (options_.prefetch == 0) options_.prefetch = 1;
   if (options_.bucket_pool == 0) options_.bucket_pool = 1;
+  if (options_.num_shards < 1 || options_.shard < 0 || options_.shard >= options_.num_shards) {
+    throw std::logic_error("Loader: shard outside [0, num_shards)");
+  }
   if (options_.shuffle && options_.bucketing != Bucketing::None) {
     throw std::logic_error("Loader: length bucketing is for passes without shuffle");
   }
@@ -142,6 +145,18 @@ Loader::~Loader() { stop_workers(); }
 
 std::size_t Loader::batches_per_epoch() const {
   return (dataset_.size() + options_.batch_size - 1) / options_.batch_size;
+}
+
+std::size_t Loader::samples_per_epoch() const {
+  const auto shards = static_cast<std::size_t>(options_.num_shards);
+  const auto shard = static_cast<std::size_t>(options_.shard);
+  if (shards == 1) return dataset_.size();
+  std::size_t total = 0;
+  for (std::size_t begin = 0; begin < dataset_.size(); begin += options_.batch_size) {
+    const std::size_t m = std::min(options_.batch_size, dataset_.size() - begin);
+    total += m * (shard + 1) / shards - m * shard / shards;
+  }
+  return total;
 }
 
 void Loader::stop_workers() {
@@ -175,22 +190,31 @@ void Loader::start_epoch(std::int64_t epoch, std::size_t skip_batches) {
 
 std::vector<Loader::Slot> Loader::load_unit(std::size_t first) const {
   const std::size_t count = std::min(unit_batches(), num_batches_ - first);
-  const std::size_t begin = first * options_.batch_size;
-  const std::size_t end = std::min(begin + count * options_.batch_size, order_.size());
+  const auto shards = static_cast<std::size_t>(options_.num_shards);
+  const auto shard = static_cast<std::size_t>(options_.shard);
   std::vector<Slot> slots(count);
+  std::vector<std::size_t> capacity(count);  // samples of each batch this shard reads
   std::vector<Sample> samples;
-  samples.reserve(end - begin);
-  for (std::size_t k = begin; k < end; ++k) {
-    try {
-      samples.push_back(dataset_.load(order_[k]));
-    } catch (const Error& e) {
-      slots.front().errors.push_back(dataset_.item(order_[k]).name + ": " + e.what());
+  for (std::size_t b = 0; b < count; ++b) {
+    const std::size_t begin = (first + b) * options_.batch_size;
+    const std::size_t m = std::min(begin + options_.batch_size, order_.size()) - begin;
+    const std::size_t part_begin = begin + m * shard / shards, part_end = begin + m * (shard + 1) / shards;
+    capacity[b] = part_end - part_begin;
+    for (std::size_t k = part_begin; k < part_end; ++k) {
+      try {
+        samples.push_back(dataset_.load(order_[k]));
+      } catch (const Error& e) {
+        slots.front().errors.push_back(dataset_.item(order_[k]).name + ": " + e.what());
+      }
     }
   }
+  // The pool sorted by length (bucketing), then cut into the batches; samples that could not be
+  // read leave the last batches of the pool short.
   const std::vector<std::size_t> order = bucket_order(samples, options_.bucketing);
+  std::size_t k = 0;
   for (std::size_t b = 0; b < count; ++b) {
     std::vector<Sample> part;
-    for (std::size_t k = b * options_.batch_size; k < std::min((b + 1) * options_.batch_size, order.size()); ++k) {
+    for (std::size_t end = std::min(k + capacity[b], order.size()); k < end; ++k) {
       part.push_back(std::move(samples[order[k]]));
     }
     slots[b].batch = collate(std::move(part), dataset_.num_classes(), pad_id_);
@@ -256,7 +280,7 @@ std::optional<Batch> Loader::next() {
       spdlog::warn("skipping sample {}", e);
       skipped_.push_back(std::move(e));
     }
-    if (slot.batch.size() > 0) return std::move(slot.batch);
+    if (slot.batch.size() > 0 || sharded()) return std::move(slot.batch);
   }
   return std::nullopt;
 }

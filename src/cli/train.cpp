@@ -1,4 +1,5 @@
 // mvtag train: parse, run train() with Ctrl-C/SIGTERM feeding its stop token, print the summary.
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -8,6 +9,8 @@
 #include "config_options.h"
 #include "device.h"
 #include "mvtag/core/base/stop_signals.h"
+#include "mvtag/core/dist/launch_env.h"
+#include "mvtag/core/dist/local_launch.h"
 #include "mvtag/runtime/runtime.h"
 #include "mvtag/train/trainer.h"
 
@@ -32,9 +35,36 @@ std::string resume_command(const std::string& last_dir) {
     }
     if (!dropped) words.push_back(a);
   }
+  // A worker of `mvtag train --nproc N`: the command to give is the launcher's.
+  if (const char* nproc = std::getenv("MVTAG_NPROC"); nproc != nullptr && *nproc != '\0') {
+    words.push_back("--nproc");
+    words.push_back(nproc);
+  }
   words.push_back("--resume");
   words.push_back(last_dir);
   return shell_join(words);
+}
+
+// This invocation without --nproc: what each local rank runs.
+std::vector<std::string> worker_args() {
+  std::vector<std::string> words;
+  const std::vector<std::string>& argv = invocation();
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    if (argv[i] == "--nproc") {
+      ++i;
+    } else if (argv[i].rfind("--nproc=", 0) != 0) {
+      words.push_back(argv[i]);
+    }
+  }
+  return words;
+}
+
+// Ranks other than 0 log warnings and errors only, marked with their rank.
+void set_rank_logging(const LaunchEnv& env) {
+  if (!env.distributed()) return;
+  auto logger = spdlog::default_logger();
+  logger->set_pattern(fmt::format("[%H:%M:%S rank {} %^%l%$] %v", env.rank));
+  if (env.rank > 0 && logger->level() < spdlog::level::warn) logger->set_level(spdlog::level::warn);
 }
 
 }  // namespace
@@ -44,7 +74,10 @@ Command add_train_command(CLI::App& root) {
       "train",
       "Train the tagger on the TRAIN list, validating on the VALID list every --valid_interval epochs.\n"
       "Writes <save_dir>/best (best validation Hit@1), <save_dir>/last (resumable), metrics.jsonl and\n"
-      "training_curve.svg. Ctrl-C saves last/ after the current step; --resume <save_dir>/last continues.");
+      "training_curve.svg. Ctrl-C saves last/ after the current step; --resume <save_dir>/last continues.\n"
+      "Data parallel: --nproc N trains with N local processes; under torchrun (or any launcher that sets\n"
+      "WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) each process is one rank. TRAIN.batch_size\n"
+      "is the global batch, split across the ranks; the result equals one process's (docs/COMPAT.md).");
   auto options = std::make_shared<ConfigOptions>(*sub);
   auto run = std::make_shared<TrainOptions>();  // the run options' defaults
   add_member_flags(*sub, FlagTarget::Run, *run);
@@ -55,8 +88,25 @@ Command add_train_command(CLI::App& root) {
             if (options->dump_requested()) return print_config(cfg);
             TrainOptions t = *run;
             t.config = cfg;
-            const torch::Device dev = resolve_device(cfg, *device);
-            if (dev.is_cpu()) warn_if_cores_busy();
+            t.launch = read_launch_env();
+            if (run->nproc > 1) {
+              if (t.launch.distributed()) {
+                throw_error(ErrorKind::Usage, "--nproc starts ranks of its own; this process is already " +
+                                                  t.launch.describe() + " (WORLD_SIZE is set, e.g. by torchrun)");
+              }
+              LocalLaunch launch;
+              launch.args = worker_args();
+              launch.argv0 = invocation().empty() ? std::string() : invocation().front();
+              launch.nproc = run->nproc;
+              spdlog::info("starting {} local ranks", run->nproc);
+              return launch_local_workers(launch);
+            }
+            set_rank_logging(t.launch);
+            torch::Device dev = resolve_device(cfg, *device);
+            if (dev.is_cuda() && t.launch.distributed()) {
+              dev = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(t.launch.local_rank));  // LOCAL_RANK picks the GPU
+            }
+            if (dev.is_cpu() && !t.launch.distributed()) warn_if_cores_busy();
             StopToken stop;
             t.stop = &stop;
             const TrainResult r = [&] {
@@ -66,6 +116,7 @@ Command add_train_command(CLI::App& root) {
               return train(t, dev);
             }();
 
+            if (!t.launch.is_main()) return r.interrupted && r.stop_reason > 0 ? exit_code_for_signal(r.stop_reason) : 0;
             std::cout << "epochs completed  " << r.epochs_completed << "\n"
                       << "optimizer steps   " << r.steps << "\n";
             if (r.best_epoch > 0) {

@@ -1,7 +1,9 @@
 #include "mvtag/runtime/runtime.h"
 
 #include <string>
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -21,7 +23,14 @@ int configure_threads(int requested) {
   static const std::string blas = ensure_fast_blas();
   spdlog::debug("BLAS: {}", blas);
   int n = requested;
-  if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) {
+    n = static_cast<int>(std::thread::hardware_concurrency());
+    // Several ranks of a data-parallel run on this machine (torchrun and `mvtag train --nproc`
+    // set LOCAL_WORLD_SIZE) share its cores instead of each taking all of them.
+    if (const char* local = std::getenv("LOCAL_WORLD_SIZE"); local != nullptr && std::atoi(local) > 1) {
+      n = std::max(1, n / std::atoi(local));
+    }
+  }
   if (n <= 0) n = 1;
   at::set_num_threads(n);
   // Inter-op parallelism can only be set once per process, before any parallel work.

@@ -23,6 +23,8 @@
 #include "mvtag/core/report/metrics.h"
 #include "mvtag/core/report/progress.h"
 #include "mvtag/core/report/training_plot.h"
+#include "mvtag/dist/gradient_sync.h"
+#include "mvtag/dist/process_group.h"
 #include "mvtag/infer/predictor.h"
 #include "mvtag/model/ernie_cache.h"
 #include "mvtag/model/model.h"
@@ -149,6 +151,22 @@ class EpochLog {
   std::string svg_;
 };
 
+// What every rank must agree on: the effective configuration and the run options that shape the
+// run. Compared across ranks at start (ProcessGroup::check_same).
+std::string run_fingerprint(const TrainOptions& opt) {
+  return dump_config(opt.config) + "\n[run]\nresume = " + opt.resume + "\npretrain = " + opt.pretrain +
+         "\nvalid_interval = " + std::to_string(opt.valid_interval) + "\nmax_steps = " + std::to_string(opt.max_steps) +
+         "\nworld_size = " + std::to_string(opt.launch.world_size) + "\nversion = " + MVTAG_VERSION + "\n";
+}
+
+// The seed of rank r's own random stream (dropout): rank 0 keeps the run's seed, as one process.
+std::uint64_t rank_seed(std::uint64_t seed, int rank, std::int64_t step) {
+  std::uint64_t z = seed ^ (static_cast<std::uint64_t>(rank) * 0x9e3779b97f4a7c15ULL) ^
+                    (static_cast<std::uint64_t>(step) * 0xbf58476d1ce4e5b9ULL);
+  z = (z ^ (z >> 31)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 29);
+}
+
 }  // namespace
 
 
@@ -156,9 +174,40 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
   const Config& cfg = opt.config;
   const bool validate = opt.valid_interval > 0;
   TrainResult result;
+  // Data parallelism (dist/): join the other ranks first, so a rank that cannot join fails
+  // before anything slow. Only rank 0 writes (checkpoints, metrics, curve) and logs at info level.
+  std::unique_ptr<ProcessGroup> group;
+  if (opt.launch.distributed()) {
+    if (opt.dist_timeout < 1) throw_error(ErrorKind::Usage, "--dist_timeout must be at least 1 second");
+    DistOptions dist;
+    dist.timeout = std::chrono::seconds(opt.dist_timeout);
+    group = ProcessGroup::join(opt.launch, dist, device);
+    group->check_same("configurations", run_fingerprint(opt));
+    spdlog::info("data parallel: {} ranks ({}), global batch {}, {} per rank", group->size(), group->backend_name(),
+                 cfg.train.batch_size, fmt::format("{}-{}", cfg.train.batch_size / group->size(),
+                                                   (cfg.train.batch_size + group->size() - 1) / group->size()));
+    if (cfg.train.batch_size < group->size()) {
+      spdlog::warn("TRAIN.batch_size {} is smaller than the {} ranks: some ranks get no sample in a step",
+                   cfg.train.batch_size, group->size());
+    }
+  }
+  const bool main_rank = !group || group->rank() == 0;
+  // A tensor summed over the ranks (nothing to do in one process).
+  const TensorSum sum_over_ranks = [&](torch::Tensor& t) {
+    if (group) group->all_reduce_sum(t, "training statistics");
+  };
+  // True on every rank when it is true on any: decisions that change the step sequence (stop,
+  // save) are taken together.
+  const auto any_rank = [&](bool flag) {
+    if (!group) return flag;
+    torch::Tensor t = torch::tensor({flag ? 1.0 : 0.0}, torch::kFloat64);
+    group->all_reduce_sum(t, "the stop decision");
+    return t.item<double>() > 0;
+  };
   // Before anything slow: a directory the run cannot write to, or one another run is writing
   // to, is refused now rather than when the first checkpoint is due.
-  const DirectoryLock save_dir_lock(opt.save_dir, "train");
+  std::optional<DirectoryLock> save_dir_lock;
+  if (main_rank) save_dir_lock.emplace(opt.save_dir, "train");
 
   const PretrainedErnie pretrained = read_pretrained_ernie(cfg.train.ernie_pretrain_dict_path);
   const NetConfig net_config = net_config_from(cfg, pretrained.config);
@@ -193,6 +242,14 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     spdlog::info("ERNIE weights loaded from {} ({} format)", pretrained.dir, pretrained.format);
   }
   net->to(device);
+  if (group) {
+    // Every rank starts from rank 0's weights (they are equal already when every rank read the same
+    // files; this makes it certain), then draws its own dropout masks.
+    std::vector<torch::Tensor> state_tensors;
+    for (const auto& p : net->parameters()) state_tensors.push_back(p.detach());
+    for (const auto& b : net->buffers()) state_tensors.push_back(b);
+    group->broadcast(state_tensors, 0, "the initial weights");
+  }
 
   PaddleRmsprop optimizer(net->trainable_parameters(),
                           RmspropOptions{0.95, 1e-6, 0.0, true, cfg.train.l2_weight_decay},
@@ -201,6 +258,13 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     load_optimizer_state(opt.resume, optimizer, device);
     restore_generator_state(torch::kCPU, state.cpu_rng);
     if (device.is_cuda()) restore_generator_state(device, state.cuda_rng);
+  }
+  if (group && group->rank() > 0) torch::manual_seed(rank_seed(state.seed, group->rank(), state.step));
+  std::unique_ptr<GradientSync> gradient_sync;
+  if (group) {
+    std::vector<torch::Tensor> trained;
+    for (const auto& [name, p] : net->trainable_parameters()) trained.push_back(p);
+    gradient_sync = std::make_unique<GradientSync>(*group, std::move(trained));
   }
 
   const LearningRateSchedule schedule(schedule_options_for(cfg));
@@ -211,6 +275,10 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
   lo.shuffle = true;
   lo.reshuffle = cfg.train.reshuffle;
   lo.seed = state.seed;
+  if (group) {
+    lo.num_shards = group->size();
+    lo.shard = group->rank();
+  }
   Loader train_loader(*data.train, lo, data.tokenizer.vocab().pad_id());
   std::unique_ptr<Loader> valid_loader;
   if (validate) {
@@ -249,7 +317,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
 
   const std::string best_dir = (fs::path(opt.save_dir) / "best").string();
   const std::string last_dir = (fs::path(opt.save_dir) / "last").string();
-  if (opt.resume.empty()) {
+  if (opt.resume.empty() && main_rank) {
     if (path_exists(last_dir)) {
       spdlog::warn("{} holds an earlier run; starting afresh overwrites it (continue it with --resume {})",
                    opt.save_dir, last_dir);
@@ -268,6 +336,8 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
 
   const auto stop_requested = [&] { return opt.stop != nullptr && opt.stop->requested(); };
   auto save_last = [&] {
+    result.last_dir = last_dir;
+    if (!main_rank) return;
     const StopToken::CriticalSection saving(opt.stop);
     state.cpu_rng = generator_state(torch::kCPU);
     state.cuda_rng = device.is_cuda() ? generator_state(device) : "";
@@ -297,16 +367,36 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
                       static_cast<std::int64_t>(data.train->size() - std::min(data.train->size(), skip * lo.batch_size)),
                       "videos");
     double lr = schedule.at(state.step);
+    std::size_t local_videos = 0;
     while (auto batch = train_loader.next()) {
       lr = schedule.at(state.step);
-      NetInput input = batch->input.to(device);
-      if (train_cache) input.text_encoded = train_cache->encode(batch->indices, input.text_ids, input.text_len);
-      const torch::Tensor labels = batch->labels.to(device);
-      const torch::Tensor logits = net->forward(input);
-      const torch::Tensor loss = net->loss(logits, labels);
+      // A rank whose part of this batch is empty (data parallel) computes nothing but still takes
+      // part in the gradient all-reduce, with zeros.
+      const bool has_samples = batch->size() > 0;
+      torch::Tensor logits, loss;
       optimizer.zero_grad();
-      loss.backward();
-      const double loss_value = loss.item<double>();
+      if (gradient_sync) gradient_sync->begin_step();
+      if (has_samples) {
+        NetInput input = batch->input.to(device);
+        if (train_cache) input.text_encoded = train_cache->encode(batch->indices, input.text_ids, input.text_len);
+        const torch::Tensor labels = batch->labels.to(device);
+        logits = net->forward(input);
+        loss = net->loss(logits, labels);
+        loss.backward();
+      }
+      if (gradient_sync) gradient_sync->finish_step();
+      // The global batch's loss and size: every rank decides from the same numbers.
+      double loss_value = has_samples ? loss.item<double>() : 0.0;
+      double batch_videos = static_cast<double>(batch->size());
+      bool stop_now = false;  // with ranks: a stop requested on any rank, agreed here
+      if (group) {
+        torch::Tensor t = torch::tensor({loss_value, batch_videos, stop_requested() ? 1.0 : 0.0}, torch::kFloat64);
+        group->all_reduce_sum(t, "the batch loss");
+        loss_value = t[0].item<double>();
+        batch_videos = t[1].item<double>();
+        stop_now = t[2].item<double>() > 0;
+        if (batch_videos == 0) continue;  // no rank could read a sample of this batch: one process skips it too
+      }
       if (!std::isfinite(loss_value)) {
         throw_error(ErrorKind::Runtime, fmt::format("the loss became {} at step {} (epoch {}); try a lower "
                                                     "TRAIN.learning_rate",
@@ -317,33 +407,49 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       state.batch_in_epoch = static_cast<std::int64_t>(train_loader.position());
       ++steps_this_run;
 
-      const torch::Tensor probs = net->probabilities(logits.detach()).to(torch::kCPU, torch::kFloat32).contiguous();
-      const torch::Tensor cpu_labels = batch->labels.contiguous();
-      train_metrics.add(probs.data_ptr<float>(), cpu_labels.data_ptr<float>(), static_cast<std::size_t>(batch->size()));
-      train_loss.add(loss_value, static_cast<std::size_t>(batch->size()));
-      progress.advance(batch->size(), fmt::format("loss {:.4f} lr {:.3g}", train_loss.per_sample(), lr));
+      if (has_samples) {
+        const torch::Tensor probs = net->probabilities(logits.detach()).to(torch::kCPU, torch::kFloat32).contiguous();
+        const torch::Tensor cpu_labels = batch->labels.contiguous();
+        train_metrics.add(probs.data_ptr<float>(), cpu_labels.data_ptr<float>(), static_cast<std::size_t>(batch->size()));
+        local_videos += static_cast<std::size_t>(batch->size());
+      }
+      train_loss.add(loss_value, static_cast<std::size_t>(batch_videos));
+      progress.advance(static_cast<std::int64_t>(batch_videos),
+                       fmt::format("loss {:.4f} lr {:.3g}", train_loss.per_sample(), lr));
       // The running metrics are only computed when the line will be shown: MetricsAccumulator::finish() ranks every
       // pair seen so far, too much work for a line nobody reads.
       if (opt.log_interval > 0 && state.step % opt.log_interval == 0 && spdlog::should_log(spdlog::level::debug)) {
         spdlog::debug("{}", original_metrics_line(fmt::format("[TRAIN] Epoch {} iter {} everage: ", epoch, state.step),
                                                   train_loss.original(), train_metrics.finish().hit_at));
       }
-      if (stop_requested() || (opt.max_steps > 0 && steps_this_run >= opt.max_steps)) {
+      if ((group ? stop_now : stop_requested()) || (opt.max_steps > 0 && steps_this_run >= opt.max_steps)) {
         progress.finish();
         save_last();
         result.interrupted = true;
-        result.skipped_samples += train_loader.skipped().size();
+        result.skipped_samples += train_loader.skipped().size();  // this rank's
         spdlog::info("stopped at step {} (epoch {}, batch {}); continue with --resume {}", state.step, epoch + 1,
                      state.batch_in_epoch, last_dir);
         return summarise();
       }
     }
     const double train_seconds = progress.finish(fmt::format("loss {:.4f}", train_loss.per_sample()));
-    result.skipped_samples += train_loader.skipped().size();
     if (train_loss.count() == 0) {
       throw_error(ErrorKind::Data, "no training batch could be read in epoch " + std::to_string(epoch + 1));
     }
-    const MetricsReport train_report = train_metrics.finish();
+    MetricsReport train_report = train_metrics.finish();
+    std::size_t train_skipped = train_loader.skipped().size();
+    if (group) {
+      // Hit@k over the whole epoch: each rank's hits weighted by its videos, and the skipped counts.
+      std::vector<double> values{static_cast<double>(local_videos), static_cast<double>(train_skipped)};
+      for (const auto& [k, hit] : train_report.hit_at) values.push_back(hit * static_cast<double>(local_videos));
+      torch::Tensor t = torch::tensor(values, torch::kFloat64);
+      sum_over_ranks(t);
+      const double videos = t[0].item<double>();
+      train_skipped = static_cast<std::size_t>(t[1].item<double>());
+      std::int64_t i = 2;
+      for (auto& [k, hit] : train_report.hit_at) hit = videos > 0 ? t[i++].item<double>() / videos : 0.0;
+    }
+    result.skipped_samples += train_skipped;
 
     EpochPoint point;
     point.epoch = static_cast<int>(epoch + 1);
@@ -360,7 +466,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
                              {"hit_at", hit_json(train_report.hit_at)},
                              {"seconds", train_seconds},
                              {"videos_per_second", train_loss.count() / std::max(train_seconds, 1e-9)},
-                             {"skipped", train_loader.skipped().size()}}}};
+                             {"skipped", train_skipped}}}};
     std::string summary = fmt::format("epoch {}/{}: train loss {:.4f}{}", epoch + 1, cfg.train.epoch,
                                       train_loss.per_sample(), hits_text(train_report.hit_at));
 
@@ -368,7 +474,8 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     state.batch_in_epoch = 0;
     bool improved = false;
     if (validate && (epoch + 1) % opt.valid_interval == 0) {
-      const EvalResult val = evaluate(*net, *valid_loader, device, mo, "validation", valid_cache.get());
+      const EvalResult val =
+          evaluate(*net, *valid_loader, device, mo, "validation", valid_cache.get(), group ? &sum_over_ranks : nullptr);
       result.skipped_samples += val.stats.skipped;
       const double hit1 = val.metrics.hit_at.count(1) ? val.metrics.hit_at.at(1) : val.metrics.yt8m_hit1 * 100;
       point.val_loss = val.loss;
@@ -390,13 +497,13 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     state.history.push_back(point);
     if (improved) {
       const StopToken::CriticalSection saving(opt.stop);
-      save_model_directory(best_dir, *net, data.tokenizer.vocab(), data.classes);
+      if (main_rank) save_model_directory(best_dir, *net, data.tokenizer.vocab(), data.classes);
       summary += fmt::format(" | new best, saved {}", best_dir);
     } else if (state.validation.best_epoch > 0) {
       summary += fmt::format(" | best {:.2f} (epoch {})", state.validation.best_hit1, state.validation.best_epoch);
     }
     save_last();
-    log.append(line, state.history, "mvtag train: " + opt.save_dir);
+    if (main_rank) log.append(line, state.history, "mvtag train: " + opt.save_dir);
     spdlog::info("{}", summary);
 
     if (state.validation.should_stop(cfg.train.early_stop)) {
@@ -404,7 +511,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       result.early_stopped = true;
       break;
     }
-    if (stop_requested()) {
+    if (any_rank(stop_requested())) {
       result.interrupted = true;
       break;
     }

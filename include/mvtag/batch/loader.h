@@ -48,6 +48,12 @@ struct LoaderOptions {
   // Frame counts are known only once a feature file is read, so a worker reads this many batches
   // at once and sorts them among themselves (more: less padding, more memory in flight).
   std::size_t bucket_pool = 4;
+  // Data parallelism: this process reads shard `shard` of `num_shards`, its contiguous part of
+  // every batch (a batch of m samples splits at m·r/num_shards). Batches keep their global
+  // numbering and size (batch_size is the global batch); a part may be empty, and next() then
+  // hands out the empty batch instead of skipping it, so every rank takes the same steps.
+  int num_shards = 1;
+  int shard = 0;
 };
 
 // What bucketing sorts by: a video's title tokens, image frames and audio frames, and its dataset
@@ -76,14 +82,19 @@ class Loader {
   void start_epoch(std::int64_t epoch, std::size_t skip_batches = 0);
   // The next batch of the epoch, or nullopt at its end. Samples whose feature file cannot be
   // read are logged by name and left out (counted in skipped()); a batch that loses every
-  // sample is skipped. Any other failure on a worker is rethrown here.
+  // sample is skipped (unless sharded: see LoaderOptions::num_shards). Any other failure on a
+  // worker is rethrown here.
   std::optional<Batch> next();
 
   std::size_t batches_per_epoch() const;
+  // Samples this shard reads in an epoch (the data set's size when not sharded).
+  std::size_t samples_per_epoch() const;
   std::size_t dataset_size() const { return dataset_.size(); }
   std::size_t batch_size() const { return options_.batch_size; }
   // True when batches do not follow the list's order (bucketing).
   bool reorders() const { return options_.bucketing != Bucketing::None; }
+  bool sharded() const { return options_.num_shards > 1; }
+  const Dataset& dataset() const { return dataset_; }
   // Position of the next batch within the epoch (for checkpoints).
   std::size_t position() const { return next_batch_; }
   // Samples left out so far in this epoch, with the reason for each.

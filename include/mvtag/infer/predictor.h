@@ -18,6 +18,9 @@ namespace mvtag {
 using PredictionSink =
     std::function<void(const Batch& batch, const torch::Tensor& logits, const torch::Tensor& probabilities)>;
 
+// Sums a tensor over the ranks of a data-parallel run, in place (dist/process_group.h).
+using TensorSum = std::function<void(torch::Tensor&)>;
+
 struct PredictStats {
   std::size_t videos = 0;
   std::size_t skipped = 0;  // samples the loader could not read
@@ -29,8 +32,11 @@ struct PredictStats {
 // would make (results are kept until the pass ends). Restores the
 // network's training flag afterwards. `label` names the progress line ("" = no progress line).
 // With a `cache` of the loader's data set (a frozen ERNIE's outputs), ERNIE is not run again.
+// A sharded loader (data parallelism) needs `sum`: each rank runs its shard, the rows are then
+// exchanged, and every rank's sink sees every video as one process would (videos of other ranks
+// carry their list name but no video id); stats count all ranks.
 PredictStats predict(VideoTagNetImpl& net, Loader& loader, const torch::Device& device, const PredictionSink& sink,
-                     const std::string& label, ErnieCache* cache = nullptr);
+                     const std::string& label, ErnieCache* cache = nullptr, const TensorSum* sum = nullptr);
 
 struct EvalResult {
   MetricsReport metrics;
@@ -41,6 +47,7 @@ struct EvalResult {
 
 // Metrics and loss of the network on a labelled loader.
 EvalResult evaluate(VideoTagNetImpl& net, Loader& loader, const torch::Device& device,
-                    const MetricsOptions& options, const std::string& label, ErnieCache* cache = nullptr);
+                    const MetricsOptions& options, const std::string& label, ErnieCache* cache = nullptr,
+                    const TensorSum* sum = nullptr);
 
 }  // namespace mvtag

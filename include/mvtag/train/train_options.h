@@ -7,6 +7,7 @@
 
 #include "mvtag/core/base/stop_token.h"
 #include "mvtag/core/config/config.h"
+#include "mvtag/core/dist/launch_env.h"
 
 namespace mvtag {
 
@@ -21,6 +22,11 @@ struct TrainOptions {
   int valid_interval = 1;      // validate every N epochs; 0 = never
   int log_interval = 10;       // log running averages every N steps; 0 = never
   std::int64_t max_steps = 0;  // stop after this many optimizer steps in this run (0 = no limit)
+  int nproc = 0;               // `mvtag train --nproc N`: start N local ranks (0 = this process only)
+  int dist_timeout = 1800;     // seconds a rank waits for the others before giving up
+  // This process's place in a data-parallel run (read_launch_env(): torchrun's variables);
+  // a single process by default.
+  LaunchEnv launch;
   // Polled after every step and epoch: once requested, last/ is saved and train() returns
   // (interrupted). Checkpoint writes run inside its critical sections. nullptr = never stops.
   StopToken* stop = nullptr;
@@ -34,6 +40,8 @@ struct TrainOptions {
     visit("valid_interval", self.valid_interval);
     visit("log_interval", self.log_interval);
     visit("max_steps", self.max_steps);
+    visit("nproc", self.nproc);
+    visit("dist_timeout", self.dist_timeout);
   }
 };
 

@@ -83,6 +83,12 @@ std::vector<FlagSpec> build_table() {
                                "Log training progress every N steps (0 = never)")),
       non_negative(member_flag(T::Run, {"--max-steps"}, train, V::Int, "N", "max_steps",
                                "Stop after N optimizer steps, saving last/ (0 = no limit)")),
+      non_negative(member_flag(T::Run, {"--nproc"}, train, V::Int, "N", "nproc",
+                               "Start N local processes that train together (data parallel, Gloo); 0 = one "
+                               "process, or the ranks torchrun's WORLD_SIZE/RANK/MASTER_ADDR/MASTER_PORT describe")),
+      non_negative(member_flag(T::Run, {"--dist_timeout"}, train, V::Int, "SECONDS", "dist_timeout",
+                               "Data parallel: how long a rank waits for the others (rendezvous, each "
+                               "all-reduce) before it exits with an error (at least 1)")),
   };
 }
 

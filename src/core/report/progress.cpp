@@ -63,6 +63,8 @@ double Progress::finish(const std::string& suffix) {
 }
 
 void Progress::print(const std::string& suffix, bool final) {
+  // Quiet where info is not logged (--log-level warn, and the ranks other than 0 of a run).
+  if (!spdlog::should_log(spdlog::level::info)) return;
   const double r = rate();
   char head[160];
   if (total_ > 0) {
