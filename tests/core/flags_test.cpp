@@ -107,7 +107,8 @@ TEST(Flags, EverySpellingThatWorkedStillWorks) {
   const std::map<std::string, std::vector<std::string>> spellings = {
       {"train",
        {"--conf", "--config", "--set", "--dump-config", "--batch_size", "--learning_rate", "--epoch_num", "--use_gpu",
-        "--save_dir", "--pretrain", "--resume", "--valid_interval", "--log_interval", "--max-steps"}},
+        "--save_dir", "--pretrain", "--resume", "--valid_interval", "--log_interval", "--max-steps", "--nproc",
+        "--dist_timeout"}},
       {"eval", {"--conf", "--config", "--set", "--dump-config", "--batch_size", "--use_gpu"}},
       {"infer", {"--conf", "--config", "--set", "--dump-config", "--batch_size", "--use_gpu"}},
       {"export", {"--conf", "--config", "--set", "--dump-config", "--use_gpu"}},
@@ -162,6 +163,8 @@ TEST(Flags, DefaultsComeFromTheMembersTheyBind) {
   EXPECT_EQ(train.at("valid_interval"), "1");
   EXPECT_EQ(train.at("log_interval"), "10");
   EXPECT_EQ(train.at("max_steps"), "0");
+  EXPECT_EQ(train.at("nproc"), "0");
+  EXPECT_EQ(train.at("dist_timeout"), "1800");
 }
 
 TEST(Flags, ReferenceTableHasARowPerEntry) {

@@ -21,15 +21,13 @@ struct CliResult {
   std::string err;
 };
 
-// Runs `mvtag <args>` (shell syntax) with `dir` as the working directory. `before` is shell text
-// put in front of the binary (a command that runs it, such as setpriv, or "ulimit ...;").
-inline CliResult run_mvtag(const std::string& args, const std::string& dir = MVTAG_SOURCE_DIR,
-                           const std::string& before = "") {
+// Runs a shell command with `dir` as the working directory: exit code, stdout, stderr.
+inline CliResult run_shell(const std::string& command_line, const std::string& dir = MVTAG_SOURCE_DIR) {
   static std::atomic<int> counter{0};
   const std::string err_file = (std::filesystem::temp_directory_path() /
                                 ("mvtag_stderr_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
                                    .string();
-  const std::string command = "cd '" + dir + "' && " + before + " '" MVTAG_BINARY "' " + args + " 2>'" + err_file + "'";
+  const std::string command = "cd '" + dir + "' && { " + command_line + " ; } 2>'" + err_file + "'";
   CliResult r;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return r;
@@ -45,17 +43,26 @@ inline CliResult run_mvtag(const std::string& args, const std::string& dir = MVT
   return r;
 }
 
+// Runs `mvtag <args>` (shell syntax) with `dir` as the working directory. `before` is shell text
+// put in front of the binary (a command that runs it, such as setpriv, or "ulimit ...;").
+inline CliResult run_mvtag(const std::string& args, const std::string& dir = MVTAG_SOURCE_DIR,
+                           const std::string& before = "") {
+  return run_shell(before + " '" MVTAG_BINARY "' " + args, dir);
+}
+
 // `mvtag <args>` started in the background (for tests that signal it); finish() waits for it.
 class BackgroundMvtag {
  public:
-  BackgroundMvtag(const std::string& args, const std::string& dir) {
+  // `env`: "NAME=value ..." set for it ("" = none).
+  BackgroundMvtag(const std::string& args, const std::string& dir, const std::string& env = "") {
     static std::atomic<int> counter{0};
     const std::string stem = (std::filesystem::temp_directory_path() /
                               ("mvtag_bg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
                                  .string();
     out_file_ = stem + ".out";
     err_file_ = stem + ".err";
-    const std::string command = "cd '" + dir + "' && exec '" MVTAG_BINARY "' " + args + " >'" + out_file_ +
+    const std::string command = "cd '" + dir + "' && exec " + (env.empty() ? "" : "env " + env + " ") +
+                                "'" MVTAG_BINARY "' " + args + " >'" + out_file_ +
                                 "' 2>'" + err_file_ + "'";
     pid_ = ::fork();
     if (pid_ == 0) {

@@ -279,3 +279,80 @@ TEST_F(DemoSet, BucketedPassesSkipUnreadableSamplesByName) {
   ASSERT_EQ(loader.skipped().size(), 1u);
   EXPECT_NE(loader.skipped()[0].find(good.item(3).name), std::string::npos) << loader.skipped()[0];
 }
+
+TEST_F(DemoSet, ShardsSplitEveryBatchIntoDisjointContiguousParts) {
+  const Dataset data = dataset();  // 13 videos
+  LoaderOptions o;
+  o.batch_size = 5;  // batches of 5, 5, 3
+  o.shuffle = true;
+  o.seed = 4;
+  Loader whole(data, o, 0);
+  const auto full = drain(whole, 1);
+  ASSERT_EQ(full.size(), 3u);
+  o.num_shards = 3;
+  std::vector<std::vector<Batch>> parts;
+  for (int r = 0; r < 3; ++r) {
+    o.shard = r;
+    o.num_workers = r;  // the split does not depend on the loading threads
+    Loader shard(data, o, 0);
+    EXPECT_TRUE(shard.sharded());
+    parts.push_back(drain(shard, 1));
+    ASSERT_EQ(parts.back().size(), 3u) << "every rank takes every step";
+  }
+  // A batch of m splits at m*r/3: 5 -> 1, 2, 2 (cuts at 1 and 3); 3 -> 1, 1, 1.
+  const std::vector<std::vector<std::int64_t>> sizes = {{1, 2, 2}, {1, 2, 2}, {1, 1, 1}};
+  std::size_t total = 0;
+  for (std::size_t b = 0; b < 3; ++b) {
+    std::vector<std::size_t> joined;
+    for (int r = 0; r < 3; ++r) {
+      const Batch& part = parts[static_cast<std::size_t>(r)][b];
+      EXPECT_EQ(part.size(), sizes[b][static_cast<std::size_t>(r)]) << "batch " << b << " rank " << r;
+      joined.insert(joined.end(), part.indices.begin(), part.indices.end());
+    }
+    EXPECT_EQ(joined, full[b].indices) << "the parts, in rank order, are the batch";
+    total += joined.size();
+  }
+  EXPECT_EQ(total, 13u);
+  o.shard = 2;
+  EXPECT_EQ(Loader(data, o, 0).samples_per_epoch(), 2u + 2u + 1u);  // rank 2: the third column above
+}
+
+TEST_F(DemoSet, AShardWithNothingToReadStillGetsItsEmptyBatch) {
+  const Dataset data = dataset();  // 13 videos
+  LoaderOptions o;
+  o.batch_size = 12;  // batches of 12 and 1: with 2 ranks, rank 0's part of the second is empty
+  o.num_shards = 2;
+  o.shard = 0;
+  Loader rank0(data, o, 0);
+  const auto batches = drain(rank0, 0);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].size(), 6);
+  EXPECT_EQ(batches[1].size(), 0);
+  EXPECT_EQ(rank0.samples_per_epoch(), 6u);
+  o.shard = 2;
+  EXPECT_THROW(Loader(data, o, 0), std::logic_error);
+}
+
+TEST_F(DemoSet, ShardedBucketedPassesCoverEveryVideoOnce) {
+  const Dataset data = dataset();
+  LoaderOptions o;
+  o.batch_size = 3;
+  o.bucketing = Bucketing::Frames;
+  o.bucket_pool = 2;
+  o.num_shards = 2;
+  std::multiset<std::size_t> seen;
+  for (int r = 0; r < 2; ++r) {
+    o.shard = r;
+    Loader shard(data, o, 0);
+    const auto batches = drain(shard, 0);
+    EXPECT_EQ(batches.size(), 5u);
+    std::size_t n = 0;
+    for (const auto& b : batches) {
+      seen.insert(b.indices.begin(), b.indices.end());
+      n += b.indices.size();
+    }
+    EXPECT_EQ(n, shard.samples_per_epoch());
+  }
+  EXPECT_EQ(seen.size(), 13u);
+  EXPECT_EQ(std::set<std::size_t>(seen.begin(), seen.end()).size(), 13u);
+}
