@@ -73,7 +73,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const LaunchEnv& env, const Dis
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(env.master_port);
   so.isServer = env.rank == 0 && !env.agent_store;
-  so.numWorkers = env.agent_store ? c10::nullopt : c10::optional<std::size_t>(env.world_size);
+  if (!env.agent_store) so.numWorkers = static_cast<std::size_t>(env.world_size);  // (optional in 1.13 and 2.x)
   so.waitWorkers = false;  // the backend's rendezvous below waits for every rank, with the timeout
   so.timeout = timeout;
   try {

@@ -368,6 +368,8 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
                       "videos");
     double lr = schedule.at(state.step);
     std::size_t local_videos = 0;
+    std::int64_t epoch_steps = 0;
+    const double wait_before = gradient_sync ? gradient_sync->wait_seconds() : 0.0;
     while (auto batch = train_loader.next()) {
       lr = schedule.at(state.step);
       // A rank whose part of this batch is empty (data parallel) computes nothing but still takes
@@ -404,6 +406,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       }
       optimizer.step(lr);
       ++state.step;
+      ++epoch_steps;
       state.batch_in_epoch = static_cast<std::int64_t>(train_loader.position());
       ++steps_this_run;
 
@@ -469,6 +472,17 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
                              {"skipped", train_skipped}}}};
     std::string summary = fmt::format("epoch {}/{}: train loss {:.4f}{}", epoch + 1, cfg.train.epoch,
                                       train_loss.per_sample(), hits_text(train_report.hit_at));
+    if (gradient_sync) {
+      // The part of the gradient all-reduce that backward did not hide (rank 0's view).
+      const double wait = gradient_sync->wait_seconds() - wait_before;
+      line["data_parallel"] = {{"ranks", group->size()},
+                               {"backend", group->backend_name()},
+                               {"gradient_buckets", gradient_sync->num_buckets()},
+                               {"allreduce_wait_seconds", wait},
+                               {"allreduce_wait_ms_per_step", epoch_steps > 0 ? 1e3 * wait / epoch_steps : 0.0}};
+      spdlog::info("data parallel: {} ranks, waited {:.1f} ms per step for gradient all-reduces ({} buckets)",
+                   group->size(), epoch_steps > 0 ? 1e3 * wait / epoch_steps : 0.0, gradient_sync->num_buckets());
+    }
 
     state.epoch = epoch + 1;
     state.batch_in_epoch = 0;
