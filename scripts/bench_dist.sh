@@ -6,7 +6,8 @@
 # docs/PERFORMANCE.md ("Data-parallel training") holds the results and the N-machine prediction.
 #
 #   scripts/bench_dist.sh                      # 2 ranks, 3 rounds, 512 videos, threads = cores
-#   NPROC=2 ROUNDS=5 VIDEOS=1024 scripts/bench_dist.sh
+#   NPROC=2 ROUNDS=5 VIDEOS=1024 MIN_FRAMES=4 MAX_FRAMES=12 scripts/bench_dist.sh
+# (the data set is written once into build/bench_dist/data; delete it after changing its knobs)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
@@ -14,12 +15,15 @@ nproc_ranks="${NPROC:-2}"
 rounds="${ROUNDS:-3}"
 videos="${VIDEOS:-512}"
 threads="${THREADS:-$(nproc)}"
+min_frames="${MIN_FRAMES:-20}"  # frames per video, as the loader benchmark
+max_frames="${MAX_FRAMES:-60}"
 out="$build/bench_dist"
 mkdir -p "$out"
 cmake --build "$build" --target mvtag mvtag_bench_allreduce >/dev/null
 mvtag="$build/mvtag"
 cd "$out"
-[ -d data ] || "$mvtag" demo-data -o data --train "$videos" --val 64 >/dev/null
+[ -d data ] || "$mvtag" demo-data -o data --train "$videos" --val 64 --min-frames "$min_frames" \
+  --max-frames "$max_frames" >/dev/null
 sed -e 's#\./demo_data/#./data/#g' "$root/conf/demo.txt" > conf.txt
 # The original's sizes (conf/conf.txt): LSTMs of 512 and 128, batch 64; two epochs, the second timed.
 common=(train --conf conf.txt --set MODEL.lstm_size_img=512 --set MODEL.lstm_size_audio=128 --batch_size 64
