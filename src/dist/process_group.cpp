@@ -9,11 +9,15 @@
 
 #include "mvtag/core/base/error.h"
 
-#if MVTAG_WITH_GLOO
+// MVTAG_WITH_GLOO: CMake found the Gloo headers. USE_C10D_GLOO / USE_C10D_NCCL: the torch target
+// says LibTorch was built with that backend (its INTERFACE_COMPILE_DEFINITIONS).
+#if defined(MVTAG_WITH_GLOO) && defined(USE_C10D_GLOO)
+#define MVTAG_DIST 1
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#if MVTAG_WITH_NCCL
+#if defined(USE_C10D_NCCL)
+#define MVTAG_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #endif
@@ -30,7 +34,7 @@ bool is_loopback(const std::string& addr) {
 
 }  // namespace
 
-#if MVTAG_WITH_GLOO
+#if MVTAG_DIST
 
 // The adapter: LibTorch 1.13's backends derive from c10d::ProcessGroup, 2.x's from c10d::Backend;
 // the collectives used here have the same signatures in both.
@@ -98,7 +102,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const LaunchEnv& env, const Dis
   }
 
   try {
-#if MVTAG_WITH_NCCL
+#if MVTAG_NCCL
     if (device.is_cuda()) {
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = timeout;
