@@ -4,6 +4,7 @@
 #include <memory>
 
 #include <spdlog/spdlog.h>
+#include <torch/cuda.h>
 
 #include "commands.h"
 #include "config_options.h"
@@ -104,7 +105,13 @@ Command add_train_command(CLI::App& root) {
             set_rank_logging(t.launch);
             torch::Device dev = resolve_device(cfg, *device);
             if (dev.is_cuda() && t.launch.distributed()) {
-              dev = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(t.launch.local_rank));  // LOCAL_RANK picks the GPU
+              // LOCAL_RANK picks the GPU.
+              const auto gpus = static_cast<int>(torch::cuda::device_count());
+              if (t.launch.local_rank >= gpus) {
+                throw_error(ErrorKind::Usage, "LOCAL_RANK is " + std::to_string(t.launch.local_rank) + " but this machine has " +
+                                                  std::to_string(gpus) + " CUDA device(s): start at most one rank per GPU");
+              }
+              dev = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(t.launch.local_rank));
             }
             if (dev.is_cpu() && !t.launch.distributed()) warn_if_cores_busy();
             StopToken stop;

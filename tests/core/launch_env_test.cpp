@@ -52,8 +52,8 @@ TEST(LaunchEnv, ReadsWhatTorchrunSets) {
   EXPECT_EQ(env.master_port, 29500);
   EXPECT_FALSE(env.agent_store);
   EXPECT_EQ(env.describe(), "rank 3/4 (local 1) at node0:29500");
-  // LOCAL_RANK defaults to RANK (one process per machine, as PyTorchJob may start it).
-  EXPECT_EQ(read({{"WORLD_SIZE", "2"}, {"RANK", "1"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}}).local_rank, 1);
+  // Without LOCAL_RANK, one process per machine or pod (PyTorchJob): local rank 0, its first GPU.
+  EXPECT_EQ(read({{"WORLD_SIZE", "2"}, {"RANK", "1"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}}).local_rank, 0);
 }
 
 TEST(LaunchEnv, TorchrunsAgentStoreIsUsedUnderItsPrefix) {

@@ -74,7 +74,7 @@ LaunchEnv read_launch_env(const std::function<const char*(const char*)>& get) {
   if (env.world_size == 1) return env;
   env.rank = integer(required(get, "RANK", env.world_size), "RANK", 0, env.world_size - 1);
   const auto local = variable(get, "LOCAL_RANK");
-  env.local_rank = local && !local->empty() ? integer(*local, "LOCAL_RANK", 0, env.world_size - 1) : env.rank;
+  env.local_rank = local && !local->empty() ? integer(*local, "LOCAL_RANK", 0, env.world_size - 1) : 0;
   env.master_addr = required(get, "MASTER_ADDR", env.world_size);
   env.master_port = integer(required(get, "MASTER_PORT", env.world_size), "MASTER_PORT", 1, 65535);
   if (const auto agent = variable(get, "TORCHELASTIC_USE_AGENT_STORE"); agent && *agent == "True") {

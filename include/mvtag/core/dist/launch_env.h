@@ -30,7 +30,8 @@ struct LaunchEnv {
 };
 
 // Reads the variables through `get` (nullptr result = unset). WORLD_SIZE unset or 1 is a single
-// process. Otherwise RANK, MASTER_ADDR and MASTER_PORT are required; LOCAL_RANK defaults to RANK.
+// process. Otherwise RANK, MASTER_ADDR and MASTER_PORT are required; LOCAL_RANK defaults to 0
+// (one process per machine or pod, as Kubernetes' PyTorchJob starts them).
 // Error(Config) naming the variable for a missing, non-numeric or out-of-range value.
 LaunchEnv read_launch_env(const std::function<const char*(const char*)>& get);
 // The same from the process environment.
