@@ -1,7 +1,10 @@
 // Running the real mvtag binary from a test: exit code, stdout and stderr kept apart.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,6 +107,33 @@ class BackgroundMvtag {
   pid_t pid_ = -1;
   std::string out_file_;
   std::string err_file_;
+};
+
+// A port on 127.0.0.1 that this test holds open (listening) until it goes out of scope: for
+// "port in use" errors.
+class BusyPort {
+ public:
+  BusyPort() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 1) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+  }
+  ~BusyPort() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  BusyPort(const BusyPort&) = delete;
+  BusyPort& operator=(const BusyPort&) = delete;
+  int port() const { return port_; }  // 0 when no port could be opened
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 }  // namespace mvtag::test

@@ -3,11 +3,7 @@
 // Two ranks must end where one process ends (the same global batch), validate to the same
 // numbers, and fail cleanly (a non-zero exit with a message, never a hang) when a rank dies,
 // hangs, or was started differently.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -198,17 +194,13 @@ TEST_F(DistributedCli, StartUpProblemsAreClearErrors) {
     }
   }
   // A port in use: rank 0 cannot serve the rendezvous.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  port = ntohs(addr.sin_port);
-  CliResult r = mvtag(kRun + "--save_dir p --dist_timeout 5", rank_env(2, 0, port));
-  ::close(fd);
+  CliResult r;
+  {
+    const test::BusyPort busy;
+    ASSERT_GT(busy.port(), 0);
+    port = busy.port();
+    r = mvtag(kRun + "--save_dir p --dist_timeout 5", rank_env(2, 0, port));
+  }
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(contains(r.err, "127.0.0.1:" + std::to_string(port))) << r.err;
   EXPECT_TRUE(contains(r.err, "port in use")) << r.err;

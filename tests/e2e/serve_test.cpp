@@ -435,17 +435,10 @@ TEST(ServeAlone, AFullQueueAnswers503AndSigtermFinishesTheRequestInFlight) {
 
 TEST(ServeAlone, APortInUseIsAClearError) {
   TempDir dir("serve_port");
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
+  const test::BusyPort busy;
+  ASSERT_GT(busy.port(), 0);
+  const int port = busy.port();
   const CliResult r = run_mvtag("serve --model nowhere --port " + std::to_string(port), dir.path());
-  ::close(fd);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos) << r.err;
 }
