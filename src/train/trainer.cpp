@@ -159,6 +159,26 @@ std::string run_fingerprint(const TrainOptions& opt) {
          "\nworld_size = " + std::to_string(opt.launch.world_size) + "\nversion = " + MVTAG_VERSION + "\n";
 }
 
+// What every rank must have read alike: each list's videos (names, titles, labels, in order),
+// as a count and an FNV-1a hash, and the vocabulary's size. Copies of the data that differ
+// between machines would otherwise train on mismatched batches without a word.
+std::string data_fingerprint(const Dataset& data, const char* what) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&](const std::string& bytes) {
+    for (const unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ULL;
+    h = (h ^ 0xff) * 0x100000001b3ULL;  // a separator, so "ab","c" differs from "a","bc"
+  };
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const VideoItem& v = data.item(i);
+    mix(v.name);
+    mix(v.title);
+    std::string labels;
+    for (int c : v.labels) labels += std::to_string(c) + ",";
+    mix(labels);
+  }
+  return fmt::format("{} = {} videos, hash {:016x}\n", what, data.size(), h);
+}
+
 // The seed of rank r's own random stream (dropout): rank 0 keeps the run's seed, as one process.
 std::uint64_t rank_seed(std::uint64_t seed, int rank, std::int64_t step) {
   std::uint64_t z = seed ^ (static_cast<std::uint64_t>(rank) * 0x9e3779b97f4a7c15ULL) ^
@@ -213,6 +233,11 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
   const NetConfig net_config = net_config_from(cfg, pretrained.config);
   Data data = load_data(cfg, pretrained.vocab_path, validate);
   check_vocab_fits(data.tokenizer.vocab(), pretrained.config, pretrained.vocab_path);
+  if (group) {
+    group->check_same("data sets", data_fingerprint(*data.train, "train") +
+                                       (data.valid ? data_fingerprint(*data.valid, "valid") : std::string()) +
+                                       fmt::format("vocabulary = {} tokens\n", data.tokenizer.vocab().size()));
+  }
 
   TrainState state;
   state.seed = static_cast<std::uint64_t>(cfg.train.seed);

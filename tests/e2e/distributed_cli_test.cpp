@@ -219,6 +219,25 @@ TEST_F(DistributedCli, StartUpProblemsAreClearErrors) {
   EXPECT_FALSE(path_exists(dir_.file("v")));
 }
 
+TEST_F(DistributedCli, RanksThatReadDifferentDataAreStopped) {
+  // Rank 1 runs in a copy of the directory whose training list lacks its last video: the same
+  // command and configuration, other data.
+  TempDir other("distributed_cli_other");
+  ASSERT_EQ(test::run_shell("cp -r data conf.txt '" + other.path() + "/'", dir_.path()).exit_code, 0);
+  std::string list = read_file(other.file("data/train.txt"));
+  list.erase(list.rfind('\n', list.size() - 2) + 1);
+  write_file_atomic(other.file("data/train.txt"), list);
+  const int port = free_local_port();
+  BackgroundMvtag rank0(kRun + "--save_dir d --dist_timeout 20", dir_.path(), rank_env(2, 0, port));
+  const CliResult rank1 = run_mvtag(kRun + "--save_dir d --dist_timeout 20", other.path(), rank_env(2, 1, port));
+  const CliResult r0 = rank0.finish();
+  for (const CliResult* r : {&r0, &rank1}) {
+    EXPECT_EQ(r->exit_code, 2) << r->err;
+    EXPECT_TRUE(contains(r->err, "different data sets: rank 0 has train = 24 videos")) << r->err;
+    EXPECT_TRUE(contains(r->err, "rank 1 has train = 23 videos")) << r->err;
+  }
+}
+
 TEST_F(DistributedCli, TorchrunLaunchesTheBinaryUnchanged) {
   if (std::system("command -v torchrun >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "torchrun is not installed (Debian: apt-get install python3-torch); not tested";
