@@ -124,6 +124,23 @@ TEST_F(DistributedCli, ARankWithAnEmptyPartOfTheLastBatchStillTakesTheStep) {
             1e-5);
 }
 
+TEST_F(DistributedCli, TrainingErnieTooGivesTheWeightsOfOneProcess) {
+  // ERNIE's 37 tensors join the all-reduce; its dropout is switched off in its config, so one
+  // process and two ranks compute the same function.
+  const std::string config_file = dir_.file("data/ernie/ernie_config.json");
+  auto config = nlohmann::json::parse(read_file(config_file));
+  config["hidden_dropout_prob"] = 0.0;
+  config["attention_probs_dropout_prob"] = 0.0;
+  write_file_atomic(config_file, config.dump());
+  const std::string run = kRun + "--set MODEL.ernie_freeze=False --epoch_num 1 --valid_interval 0 ";
+  CliResult r = mvtag(run + "--save_dir one");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = mvtag(run + "--save_dir two --nproc 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LE(max_weight_difference(dir_.file("one/last/model.safetensors"), dir_.file("two/last/model.safetensors")),
+            1e-5);
+}
+
 TEST_F(DistributedCli, OneProcessResumesADistributedRunAndTheOtherWayRound) {
   CliResult r = mvtag(kRun + "--epoch_num 2 --valid_interval 0 --save_dir whole");
   ASSERT_EQ(r.exit_code, 0) << r.err;
