@@ -1,6 +1,7 @@
 #include "mvtag/model/ernie_cache.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <torch/torch.h>
 
@@ -53,15 +54,23 @@ ErnieCache::ErnieCache(ErnieImpl& ernie, const std::vector<TextRecord>& titles, 
   stats_.cached = fit;
   stats_.bytes = static_cast<std::size_t>(rows + 1) * row_bytes;
   rows_ = torch::zeros({rows + 1, hidden_}, torch::TensorOptions(device).dtype(options.fp16 ? torch::kHalf : torch::kFloat32));
+  const std::size_t chunk = std::max<std::size_t>(1, options.chunk);
+  const auto shards = static_cast<std::size_t>(std::max(1, options.num_shards));
+  const auto shard = static_cast<std::size_t>(std::max(0, options.shard));
+  if (shards > 1 && !options.sum) throw std::logic_error("ErnieCache: shards need a sum over the ranks");
+  std::size_t mine = 0;  // titles this shard encodes
+  for (std::size_t first = 0, c = 0; first < fit; first += chunk, ++c) {
+    if (c % shards == shard) mine += std::min(fit, first + chunk) - first;
+  }
   Progress progress(options.label.empty() ? "encoding titles" : "encoding " + options.label,
-                    static_cast<std::int64_t>(fit), "titles");
+                    static_cast<std::int64_t>(mine), "titles");
   // Chunks of titles of similar length (shortest first; ties in data set order): little padding,
   // and the chunks depend only on the data set, so the stored values do too.
   std::vector<std::size_t> order(fit);
   for (std::size_t k = 0; k < fit; ++k) order[k] = k;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return length_[a] < length_[b]; });
-  const std::size_t chunk = std::max<std::size_t>(1, options.chunk);
   for (std::size_t first = 0; first < fit; first += chunk) {
+    if ((first / chunk) % shards != shard) continue;  // another rank's chunk
     const std::size_t last = std::min(fit, first + chunk);
     std::int64_t longest = 0;
     for (std::size_t j = first; j < last; ++j) longest = std::max(longest, length_[order[j]]);
@@ -81,6 +90,7 @@ ErnieCache::ErnieCache(ErnieImpl& ernie, const std::vector<TextRecord>& titles, 
     }
     progress.advance(static_cast<std::int64_t>(last - first));
   }
+  if (shards > 1) options.sum(rows_);  // the other ranks' chunks into their (zero) rows
   stats_.fill_seconds = progress.finish();
   spdlog::info("ERNIE cache{}: {} of {} titles stored ({:.1f} MB {}, budget {:.0f} MB){}",
                options.label.empty() ? "" : " for " + options.label, stats_.cached, stats_.titles,

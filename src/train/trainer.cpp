@@ -324,6 +324,11 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
   if (net_config.ernie_freeze) {
     std::size_t budget = static_cast<std::size_t>(cfg.train.ernie_cache_mb) << 20;
     ErnieCacheOptions co;
+    if (group) {  // each rank encodes its share of the chunks; the sum gives every rank all of them
+      co.num_shards = group->size();
+      co.shard = group->rank();
+      co.sum = [&](torch::Tensor& t) { group->all_reduce_sum(t, "the ERNIE cache"); };
+    }
     if (validate) {
       co.budget_bytes = budget;
       co.label = "validation titles";

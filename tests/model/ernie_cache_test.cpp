@@ -114,6 +114,40 @@ TEST_P(ErnieCacheOnDevice, StoredValuesDoNotDependOnHowTheCacheWasFilled) {
   EXPECT_EQ(a.stats().encoded_later, 0u);
 }
 
+TEST_P(ErnieCacheOnDevice, ShardsEncodeTheirChunksAndTheSumCompletesTheCache) {
+  // Data parallelism without ranks: three shards fill in turn; each one's sum sees only its own
+  // rows (a capture). Shard 0 is then filled again with a sum that adds the other two's rows,
+  // which must give the whole cache: every chunk encoded by exactly one shard, zeros elsewhere.
+  const torch::Device device = GetParam();
+  torch::manual_seed(1);
+  VideoTagNet net(tiny_net_config());
+  net->to(device);
+  const auto all = titles(12, 5);
+  ErnieCacheOptions whole;
+  whole.chunk = 2;
+  ErnieCache reference_cache(*net->ernie, all, kPad, device, whole);
+  std::vector<torch::Tensor> rows(3);
+  for (int shard = 0; shard < 3; ++shard) {
+    ErnieCacheOptions o = whole;
+    o.num_shards = 3;
+    o.shard = shard;
+    o.sum = [&](torch::Tensor& t) { rows[static_cast<std::size_t>(shard)] = t.clone(); };
+    ErnieCache part(*net->ernie, all, kPad, device, o);
+  }
+  for (const auto& r : rows) EXPECT_GT(r.abs().sum().item<float>(), 0.0f) << "every shard encoded something";
+  ErnieCacheOptions o = whole;
+  o.num_shards = 3;
+  o.shard = 0;
+  o.sum = [&](torch::Tensor& t) { t.add_(rows[1]).add_(rows[2]); };
+  ErnieCache completed(*net->ernie, all, kPad, device, o);
+  std::vector<std::size_t> keys(all.size());
+  std::iota(keys.begin(), keys.end(), 0);
+  const auto [ids, lens] = batch_of(all, keys, device);
+  EXPECT_LE(max_diff(completed.encode(keys, ids, lens), reference_cache.encode(keys, ids, lens)), 1e-6f);
+  o.sum = nullptr;
+  EXPECT_THROW(ErnieCache(*net->ernie, all, kPad, device, o), std::logic_error);
+}
+
 TEST_P(ErnieCacheOnDevice, Float16HalvesTheMemoryAndRoundsOnly) {
   const torch::Device device = GetParam();
   torch::manual_seed(1);

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ struct ErnieCacheOptions {
   bool fp16 = false;       // store half precision (half the memory; rounding ~1e-3 relative)
   std::size_t chunk = 64;  // titles per ERNIE pass while filling
   std::string label;       // names the progress line and the log ("training titles")
+  // Data parallelism: rank `shard` of `num_shards` encodes every num_shards-th chunk, then `sum`
+  // (a sum over the ranks, in place) fills in the others' rows, which are zeros here: every rank
+  // ends with the whole cache after encoding 1/num_shards of it.
+  int num_shards = 1;
+  int shard = 0;
+  std::function<void(torch::Tensor&)> sum;
 };
 
 struct ErnieCacheStats {
