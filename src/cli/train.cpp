@@ -1,5 +1,6 @@
 // mvtag train: parse, run train() with Ctrl-C/SIGTERM feeding its stop token, print the summary.
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -13,6 +14,7 @@
 #include "mvtag/core/dist/launch_env.h"
 #include "mvtag/core/dist/local_launch.h"
 #include "mvtag/runtime/runtime.h"
+#include "mvtag/train/checkpoint.h"
 #include "mvtag/train/trainer.h"
 
 namespace mvtag::cli {
@@ -103,6 +105,16 @@ Command add_train_command(CLI::App& root) {
               return launch_local_workers(launch);
             }
             set_rank_logging(t.launch);
+            // torchrun --max_restarts restarted the workers after a failure: continue the run
+            // rather than start it again over its own checkpoints.
+            if (t.launch.restart_count > 0 && t.resume.empty()) {
+              const std::string last = (std::filesystem::path(t.save_dir) / "last").string();
+              if (is_checkpoint(last)) {
+                spdlog::warn("restart {} of an elastic run: continuing from {}", t.launch.restart_count, last);
+                t.resume = last;
+                t.pretrain.clear();
+              }
+            }
             torch::Device dev = resolve_device(cfg, *device);
             if (dev.is_cuda() && t.launch.distributed()) {
               // LOCAL_RANK picks the GPU.

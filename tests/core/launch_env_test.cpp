@@ -62,6 +62,7 @@ TEST(LaunchEnv, TorchrunsAgentStoreIsUsedUnderItsPrefix) {
                               {"TORCHELASTIC_RESTART_COUNT", "2"}});
   EXPECT_TRUE(env.agent_store);
   EXPECT_EQ(env.store_prefix, "/worker/attempt_2");
+  EXPECT_EQ(env.restart_count, 2);
   EXPECT_FALSE(read({{"WORLD_SIZE", "2"}, {"RANK", "0"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "2"},
                      {"TORCHELASTIC_USE_AGENT_STORE", "False"}})
                    .agent_store);
@@ -90,6 +91,7 @@ TEST(LaunchEnv, BadOrMissingVariablesAreNamed) {
   EXPECT_EQ(failing_variable(with("MASTER_PORT", "70000")), "environment variable MASTER_PORT");
   EXPECT_EQ(failing_variable(with("MASTER_PORT", "29500x")), "environment variable MASTER_PORT");
   EXPECT_EQ(failing_variable(with("LOCAL_RANK", "5")), "environment variable LOCAL_RANK");
+  EXPECT_EQ(failing_variable(with("TORCHELASTIC_RESTART_COUNT", "once")), "environment variable TORCHELASTIC_RESTART_COUNT");
   // A rank without a world.
   EXPECT_EQ(failing_variable({{"RANK", "1"}}), "environment variable WORLD_SIZE");
 }

@@ -161,6 +161,21 @@ TEST_F(DistributedCli, OneProcessResumesADistributedRunAndTheOtherWayRound) {
             1e-5);
 }
 
+TEST_F(DistributedCli, AnElasticRestartContinuesFromLast) {
+  // torchrun --max_restarts starts the workers again with TORCHELASTIC_RESTART_COUNT > 0: they
+  // continue from <save_dir>/last, as if given --resume.
+  CliResult r = mvtag(kRun + "--epoch_num 2 --valid_interval 0 --save_dir whole");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = mvtag(kRun + "--epoch_num 2 --valid_interval 0 --save_dir e --nproc 2 --max-steps 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = mvtag(kRun + "--epoch_num 2 --valid_interval 0 --save_dir e --nproc 2", "TORCHELASTIC_RESTART_COUNT=1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "restart 1 of an elastic run: continuing from e/last")) << r.err;
+  EXPECT_TRUE(contains(r.out, "optimizer steps   6")) << r.out;
+  EXPECT_LE(max_weight_difference(dir_.file("whole/last/model.safetensors"), dir_.file("e/last/model.safetensors")),
+            1e-5);
+}
+
 TEST_F(DistributedCli, KillingOneRankMakesTheOtherExitWithAMessage) {
   const int port = free_local_port();
   const std::string run = kRun + "--epoch_num 100000 --valid_interval 0 --dist_timeout 30 --save_dir k";

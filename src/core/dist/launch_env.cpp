@@ -77,10 +77,12 @@ LaunchEnv read_launch_env(const std::function<const char*(const char*)>& get) {
   env.local_rank = local && !local->empty() ? integer(*local, "LOCAL_RANK", 0, env.world_size - 1) : 0;
   env.master_addr = required(get, "MASTER_ADDR", env.world_size);
   env.master_port = integer(required(get, "MASTER_PORT", env.world_size), "MASTER_PORT", 1, 65535);
+  if (const auto restarts = variable(get, "TORCHELASTIC_RESTART_COUNT"); restarts && !restarts->empty()) {
+    env.restart_count = integer(*restarts, "TORCHELASTIC_RESTART_COUNT", 0, 1 << 20);
+  }
   if (const auto agent = variable(get, "TORCHELASTIC_USE_AGENT_STORE"); agent && *agent == "True") {
     env.agent_store = true;
-    const auto restarts = variable(get, "TORCHELASTIC_RESTART_COUNT");
-    env.store_prefix = "/worker/attempt_" + (restarts && !restarts->empty() ? *restarts : std::string("0"));
+    env.store_prefix = "/worker/attempt_" + std::to_string(env.restart_count);
   }
   return env;
 }

@@ -22,6 +22,9 @@ struct LaunchEnv {
   // prefix "/worker/attempt_<TORCHELASTIC_RESTART_COUNT>", as torch.distributed does.
   bool agent_store = false;
   std::string store_prefix;
+  // TORCHELASTIC_RESTART_COUNT: how often torchrun restarted the workers (--max_restarts) after
+  // a failure; train continues from <save_dir>/last when it is above 0.
+  int restart_count = 0;
 
   bool distributed() const { return world_size > 1; }
   bool is_main() const { return rank == 0; }
