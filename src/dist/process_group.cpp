@@ -34,6 +34,13 @@ bool is_loopback(const std::string& addr) {
 
 }  // namespace
 
+void ProcessGroup::Pending::wait() {
+  if (!wait_) return;
+  const std::function<void()> w = std::move(wait_);
+  wait_ = nullptr;
+  w();
+}
+
 #if MVTAG_DIST
 
 // The adapter: LibTorch 1.13's backends derive from c10d::ProcessGroup, 2.x's from c10d::Backend;
@@ -142,33 +149,28 @@ std::unique_ptr<ProcessGroup> ProcessGroup::join(const LaunchEnv& env, const Dis
 
 std::string ProcessGroup::backend_name() const { return impl_->name; }
 
-void ProcessGroup::Pending::wait() {
-  if (!impl_) return;
-  auto* work = static_cast<c10::intrusive_ptr<c10d::Work>*>(impl_.get());
-  try {
-    (*work)->wait();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    impl_.reset();
-    group_->fail(what_, e);
-  }
-  impl_.reset();
-}
-
 ProcessGroup::Pending ProcessGroup::all_reduce_sum_async(torch::Tensor tensor, const std::string& what) {
   Pending p;
-  p.group_ = this;
-  p.what_ = "all-reduce of " + what;
+  const std::string operation = "all-reduce of " + what;
   try {
     std::vector<torch::Tensor> tensors{std::move(tensor)};
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::SUM;
     o.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout);
-    auto work = impl_->backend->allreduce(tensors, o);
-    p.impl_ = std::make_shared<c10::intrusive_ptr<c10d::Work>>(std::move(work));
+    c10::intrusive_ptr<c10d::Work> work = impl_->backend->allreduce(tensors, o);
+    p.wait_ = [this, work, operation] {
+      try {
+        work->wait();
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& e) {
+        fail(operation, e);
+      }
+    };
+  } catch (const Error&) {
+    throw;
   } catch (const std::exception& e) {
-    fail(p.what_, e);
+    fail(operation, e);
   }
   return p;
 }
@@ -243,7 +245,6 @@ void ProcessGroup::fail(const std::string& what, const std::exception& e) const 
   throw_error(ErrorKind::Runtime, what + " failed: " + e.what());
 }
 std::string ProcessGroup::backend_name() const { return "none"; }
-void ProcessGroup::Pending::wait() {}
 ProcessGroup::Pending ProcessGroup::all_reduce_sum_async(torch::Tensor, const std::string&) { return {}; }
 void ProcessGroup::all_reduce_sum(torch::Tensor, const std::string&) {}
 void ProcessGroup::broadcast(std::vector<torch::Tensor>, int, const std::string&) {}

@@ -8,6 +8,7 @@
 // and the address, never a hang.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,14 +28,12 @@ class ProcessGroup {
   class Pending {
    public:
     Pending() = default;
-    void wait();
-    bool valid() const { return impl_ != nullptr; }
+    void wait();  // once; later calls (and an empty Pending) return at once
+    bool valid() const { return static_cast<bool>(wait_); }
 
    private:
     friend class ProcessGroup;
-    std::shared_ptr<void> impl_;
-    const ProcessGroup* group_ = nullptr;
-    std::string what_;
+    std::function<void()> wait_;
   };
 
   // Joins the run `env` describes (env.distributed() must be true): rendezvous, then the backend
