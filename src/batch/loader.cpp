@@ -147,14 +147,19 @@ std::size_t Loader::batches_per_epoch() const {
   return (dataset_.size() + options_.batch_size - 1) / options_.batch_size;
 }
 
-std::size_t Loader::samples_per_epoch() const {
+std::pair<std::size_t, std::size_t> Loader::shard_part(std::size_t b) const {
   const auto shards = static_cast<std::size_t>(options_.num_shards);
   const auto shard = static_cast<std::size_t>(options_.shard);
-  if (shards == 1) return dataset_.size();
+  const std::size_t begin = b * options_.batch_size;
+  const std::size_t m = std::min(begin + options_.batch_size, dataset_.size()) - begin;
+  return {begin + m * shard / shards, begin + m * (shard + 1) / shards};
+}
+
+std::size_t Loader::samples_per_epoch() const {
   std::size_t total = 0;
-  for (std::size_t begin = 0; begin < dataset_.size(); begin += options_.batch_size) {
-    const std::size_t m = std::min(options_.batch_size, dataset_.size() - begin);
-    total += m * (shard + 1) / shards - m * shard / shards;
+  for (std::size_t b = 0; b < batches_per_epoch(); ++b) {
+    const auto [first, last] = shard_part(b);
+    total += last - first;
   }
   return total;
 }
@@ -190,15 +195,11 @@ void Loader::start_epoch(std::int64_t epoch, std::size_t skip_batches) {
 
 std::vector<Loader::Slot> Loader::load_unit(std::size_t first) const {
   const std::size_t count = std::min(unit_batches(), num_batches_ - first);
-  const auto shards = static_cast<std::size_t>(options_.num_shards);
-  const auto shard = static_cast<std::size_t>(options_.shard);
   std::vector<Slot> slots(count);
   std::vector<std::size_t> capacity(count);  // samples of each batch this shard reads
   std::vector<Sample> samples;
   for (std::size_t b = 0; b < count; ++b) {
-    const std::size_t begin = (first + b) * options_.batch_size;
-    const std::size_t m = std::min(begin + options_.batch_size, order_.size()) - begin;
-    const std::size_t part_begin = begin + m * shard / shards, part_end = begin + m * (shard + 1) / shards;
+    const auto [part_begin, part_end] = shard_part(first + b);
     capacity[b] = part_end - part_begin;
     for (std::size_t k = part_begin; k < part_end; ++k) {
       try {

@@ -21,14 +21,14 @@ namespace mvtag::cli {
 
 namespace {
 
-// This invocation with --resume LAST instead of --resume/--pretrain/--max-steps: what continues the run.
-std::string resume_command(const std::string& last_dir) {
+// The words of this invocation without the given flags (and their values).
+std::vector<std::string> invocation_without(std::initializer_list<const char*> flags) {
   std::vector<std::string> words;
   const std::vector<std::string>& argv = invocation();
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     bool dropped = false;
-    for (const char* flag : {"--resume", "--pretrain", "--max-steps"}) {
+    for (const char* flag : flags) {
       if (a == flag) {
         ++i;  // and its value
         dropped = true;
@@ -38,6 +38,12 @@ std::string resume_command(const std::string& last_dir) {
     }
     if (!dropped) words.push_back(a);
   }
+  return words;
+}
+
+// This invocation with --resume LAST instead of --resume/--pretrain/--max-steps: what continues the run.
+std::string resume_command(const std::string& last_dir) {
+  std::vector<std::string> words = invocation_without({"--resume", "--pretrain", "--max-steps"});
   // A worker of `mvtag train --nproc N`: the command to give is the launcher's.
   if (const char* nproc = std::getenv("MVTAG_NPROC"); nproc != nullptr && *nproc != '\0') {
     words.push_back("--nproc");
@@ -46,20 +52,6 @@ std::string resume_command(const std::string& last_dir) {
   words.push_back("--resume");
   words.push_back(last_dir);
   return shell_join(words);
-}
-
-// This invocation without --nproc: what each local rank runs.
-std::vector<std::string> worker_args() {
-  std::vector<std::string> words;
-  const std::vector<std::string>& argv = invocation();
-  for (std::size_t i = 1; i < argv.size(); ++i) {
-    if (argv[i] == "--nproc") {
-      ++i;
-    } else if (argv[i].rfind("--nproc=", 0) != 0) {
-      words.push_back(argv[i]);
-    }
-  }
-  return words;
 }
 
 // Ranks other than 0 log warnings and errors only, marked with their rank.
@@ -97,9 +89,13 @@ Command add_train_command(CLI::App& root) {
                 throw_error(ErrorKind::Usage, "--nproc starts ranks of its own; this process is already " +
                                                   t.launch.describe() + " (WORLD_SIZE is set, e.g. by torchrun)");
               }
+              // Each rank runs this invocation without --nproc.
+              const std::vector<std::string> words = invocation_without({"--nproc"});
               LocalLaunch launch;
-              launch.args = worker_args();
-              launch.argv0 = invocation().empty() ? std::string() : invocation().front();
+              if (!words.empty()) {
+                launch.argv0 = words.front();
+                launch.args.assign(words.begin() + 1, words.end());
+              }
               launch.nproc = run->nproc;
               spdlog::info("starting {} local ranks", run->nproc);
               return launch_local_workers(launch);

@@ -9,27 +9,26 @@ namespace mvtag {
 GradientSync::GradientSync(ProcessGroup& group, std::vector<torch::Tensor> params, std::size_t bucket_bytes)
     : group_(group) {
   slots_.resize(params.size());
+  std::vector<std::int64_t> numel;  // per bucket, so far: the next slot's offset
   std::size_t bytes = 0;
   // Reverse order: the last layers' gradients come first in backward.
   for (std::size_t k = params.size(); k-- > 0;) {
     Slot& s = slots_[k];
     s.param = params[k];
     const std::size_t size = static_cast<std::size_t>(s.param.numel()) * s.param.element_size();
-    if (buckets_.empty() || (bytes + size > bucket_bytes && !buckets_.back().slots.empty())) {
+    if (buckets_.empty() || (bytes > 0 && bytes + size > bucket_bytes)) {
       buckets_.emplace_back();
+      numel.push_back(0);
       bytes = 0;
     }
-    Bucket& b = buckets_.back();
     s.bucket = buckets_.size() - 1;
-    s.offset = 0;
-    for (std::size_t other : b.slots) s.offset += slots_[other].param.numel();
-    b.slots.push_back(k);
+    s.offset = numel.back();
+    buckets_.back().slots.push_back(k);
+    numel.back() += s.param.numel();
     bytes += size;
   }
-  for (Bucket& b : buckets_) {
-    std::int64_t n = 0;
-    for (std::size_t k : b.slots) n += slots_[k].param.numel();
-    b.flat = torch::zeros({n}, slots_[b.slots.front()].param.options().requires_grad(false));
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    buckets_[b].flat = torch::zeros({numel[b]}, slots_[buckets_[b].slots.front()].param.options().requires_grad(false));
   }
   for (std::size_t k = 0; k < slots_.size(); ++k) {
     slots_[k].hook = slots_[k].param.register_hook([this, k](torch::Tensor grad) {

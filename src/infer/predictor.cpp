@@ -37,23 +37,24 @@ class ListOrder {
   // `counts` ({videos, skipped}) are summed with them. Rows from other ranks carry the list's
   // name and no video id.
   void merge(const Dataset& dataset, std::int64_t cls, const TensorSum& sum, std::vector<double>& counts) {
-    const std::int64_t n = static_cast<std::int64_t>(rows_.size());
-    torch::Tensor packed = torch::zeros({n * (1 + 3 * cls) + static_cast<std::int64_t>(counts.size())}, torch::kFloat32);
+    // One float tensor: per video [present, logits, probs, labels], then the counts.
+    const std::int64_t n = static_cast<std::int64_t>(rows_.size()), width = 1 + 3 * cls, tail = n * width;
+    torch::Tensor packed = torch::zeros({tail + static_cast<std::int64_t>(counts.size())}, torch::kFloat32);
     float* p = packed.data_ptr<float>();
     for (std::int64_t k = 0; k < n; ++k) {
       const Row& row = rows_[static_cast<std::size_t>(k)];
       if (!row.present) continue;
-      float* at = p + k * (1 + 3 * cls);
+      float* at = p + k * width;
       at[0] = 1.0f;
       const torch::Tensor values = torch::cat({row.logits, row.probs, row.labels.to(torch::kFloat32)}).contiguous();
       std::copy(values.data_ptr<float>(), values.data_ptr<float>() + 3 * cls, at + 1);
     }
-    for (std::size_t i = 0; i < counts.size(); ++i) p[n * (1 + 3 * cls) + static_cast<std::int64_t>(i)] = static_cast<float>(counts[i]);
+    for (std::size_t i = 0; i < counts.size(); ++i) p[tail + static_cast<std::int64_t>(i)] = static_cast<float>(counts[i]);
     sum(packed);
-    p = packed.data_ptr<float>();
+    p = packed.data_ptr<float>();  // `sum` may have given the tensor new storage
     for (std::int64_t k = 0; k < n; ++k) {
       Row& row = rows_[static_cast<std::size_t>(k)];
-      const float* at = p + k * (1 + 3 * cls);
+      const float* at = p + k * width;
       if (at[0] == 0.0f || row.present) continue;
       const torch::Tensor values = torch::from_blob(const_cast<float*>(at + 1), {3 * cls}, torch::kFloat32).clone();
       row.present = true;
@@ -62,7 +63,7 @@ class ListOrder {
       row.probs = values.narrow(0, cls, cls);
       row.labels = values.narrow(0, 2 * cls, cls);
     }
-    for (std::size_t i = 0; i < counts.size(); ++i) counts[i] = p[n * (1 + 3 * cls) + static_cast<std::int64_t>(i)];
+    for (std::size_t i = 0; i < counts.size(); ++i) counts[i] = p[tail + static_cast<std::int64_t>(i)];
   }
 
   void emit(const PredictionSink& sink) const {

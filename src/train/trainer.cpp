@@ -212,18 +212,17 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     }
   }
   const bool main_rank = !group || group->rank() == 0;
-  // A tensor summed over the ranks (nothing to do in one process).
-  const TensorSum sum_over_ranks = [&](torch::Tensor& t) {
-    if (group) group->all_reduce_sum(t, "training statistics");
+  // A few numbers summed over the ranks (as they are in one process). Decisions that change the
+  // step sequence (stop, skip, a non-finite loss) are taken from such sums, so every rank takes
+  // them together.
+  const auto sum_over_ranks = [&](std::vector<double> values, const char* what) {
+    if (!group) return values;
+    torch::Tensor t = torch::tensor(values, torch::kFloat64);
+    group->all_reduce_sum(t, what);
+    const double* summed = t.data_ptr<double>();
+    return std::vector<double>(summed, summed + values.size());
   };
-  // True on every rank when it is true on any: decisions that change the step sequence (stop,
-  // save) are taken together.
-  const auto any_rank = [&](bool flag) {
-    if (!group) return flag;
-    torch::Tensor t = torch::tensor({flag ? 1.0 : 0.0}, torch::kFloat64);
-    group->all_reduce_sum(t, "the stop decision");
-    return t.item<double>() > 0;
-  };
+  const TensorSum sum_validation = [&](torch::Tensor& t) { group->all_reduce_sum(t, "validation results"); };
   // Before anything slow: a directory the run cannot write to, or one another run is writing
   // to, is refused now rather than when the first checkpoint is due.
   std::optional<DirectoryLock> save_dir_lock;
@@ -418,17 +417,11 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       }
       if (gradient_sync) gradient_sync->finish_step();
       // The global batch's loss and size: every rank decides from the same numbers.
-      double loss_value = has_samples ? loss.item<double>() : 0.0;
-      double batch_videos = static_cast<double>(batch->size());
-      bool stop_now = false;  // with ranks: a stop requested on any rank, agreed here
-      if (group) {
-        torch::Tensor t = torch::tensor({loss_value, batch_videos, stop_requested() ? 1.0 : 0.0}, torch::kFloat64);
-        group->all_reduce_sum(t, "the batch loss");
-        loss_value = t[0].item<double>();
-        batch_videos = t[1].item<double>();
-        stop_now = t[2].item<double>() > 0;
-        if (batch_videos == 0) continue;  // no rank could read a sample of this batch: one process skips it too
-      }
+      const std::vector<double> step_sums = sum_over_ranks(
+          {has_samples ? loss.item<double>() : 0.0, static_cast<double>(batch->size()), stop_requested() ? 1.0 : 0.0},
+          "the batch loss");
+      const double loss_value = step_sums[0], batch_videos = step_sums[1];
+      if (batch_videos == 0) continue;  // no rank could read a sample of this batch: one process skips it too
       if (!std::isfinite(loss_value)) {
         throw_error(ErrorKind::Runtime, fmt::format("the loss became {} at step {} (epoch {}); try a lower "
                                                     "TRAIN.learning_rate",
@@ -455,7 +448,8 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
         spdlog::debug("{}", original_metrics_line(fmt::format("[TRAIN] Epoch {} iter {} everage: ", epoch, state.step),
                                                   train_loss.original(), train_metrics.finish().hit_at));
       }
-      if ((group ? stop_now : stop_requested()) || (opt.max_steps > 0 && steps_this_run >= opt.max_steps)) {
+      // With ranks, a stop requested on any of them before this step's sums; alone, polled now.
+      if ((group ? step_sums[2] > 0 : stop_requested()) || (opt.max_steps > 0 && steps_this_run >= opt.max_steps)) {
         progress.finish();
         save_last();
         result.interrupted = true;
@@ -475,12 +469,10 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       // Hit@k over the whole epoch: each rank's hits weighted by its videos, and the skipped counts.
       std::vector<double> values{static_cast<double>(local_videos), static_cast<double>(train_skipped)};
       for (const auto& [k, hit] : train_report.hit_at) values.push_back(hit * static_cast<double>(local_videos));
-      torch::Tensor t = torch::tensor(values, torch::kFloat64);
-      sum_over_ranks(t);
-      const double videos = t[0].item<double>();
-      train_skipped = static_cast<std::size_t>(t[1].item<double>());
-      std::int64_t i = 2;
-      for (auto& [k, hit] : train_report.hit_at) hit = videos > 0 ? t[i++].item<double>() / videos : 0.0;
+      values = sum_over_ranks(std::move(values), "the epoch's training metrics");
+      train_skipped = static_cast<std::size_t>(values[1]);
+      std::size_t i = 2;
+      for (auto& [k, hit] : train_report.hit_at) hit = values[0] > 0 ? values[i++] / values[0] : 0.0;
     }
     result.skipped_samples += train_skipped;
 
@@ -519,7 +511,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
     bool improved = false;
     if (validate && (epoch + 1) % opt.valid_interval == 0) {
       const EvalResult val =
-          evaluate(*net, *valid_loader, device, mo, "validation", valid_cache.get(), group ? &sum_over_ranks : nullptr);
+          evaluate(*net, *valid_loader, device, mo, "validation", valid_cache.get(), group ? &sum_validation : nullptr);
       result.skipped_samples += val.stats.skipped;
       const double hit1 = val.metrics.hit_at.count(1) ? val.metrics.hit_at.at(1) : val.metrics.yt8m_hit1 * 100;
       point.val_loss = val.loss;
@@ -555,7 +547,7 @@ TrainResult train(const TrainOptions& opt, const torch::Device& device) {
       result.early_stopped = true;
       break;
     }
-    if (any_rank(stop_requested())) {
+    if (sum_over_ranks({stop_requested() ? 1.0 : 0.0}, "the stop decision")[0] > 0) {
       result.interrupted = true;
       break;
     }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
@@ -109,6 +110,8 @@ class Loader {
   void worker_loop();
   // Batches are loaded in units: one batch, or a pool of `bucket_pool` batches when bucketing.
   std::size_t unit_batches() const { return reorders() ? options_.bucket_pool : 1; }
+  // Positions [first, last) in the epoch's order of this shard's part of batch `b`.
+  std::pair<std::size_t, std::size_t> shard_part(std::size_t b) const;
   // Loads the unit that starts at batch `first`: its batches in order (some may be empty when
   // samples could not be read; their errors go with the unit's first batch).
   std::vector<Slot> load_unit(std::size_t first) const;
